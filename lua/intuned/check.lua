@@ -1,0 +1,137 @@
+-- Argument checks and URL building. Misuse raises at the caller's line with
+-- a message that names the argument; nothing here touches the network.
+
+local M = {}
+
+-- `level` counts frames above the function that calls fail: 1 (the
+-- default) blames that function's caller.
+local function fail(msg, level)
+  error("intuned: " .. msg, (level or 1) + 2)
+end
+M.fail = fail
+
+local UUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
+
+function M.workspace_id(v, level)
+  if type(v) ~= "string" then
+    fail("workspace_id must be a string (or set INTUNED_WORKSPACE_ID)", (level or 1) + 1)
+  end
+  if not v:match(UUID) then
+    fail("workspace_id must be a UUID like 123e4567-e89b-12d3-a456-426614174000", (level or 1) + 1)
+  end
+  return v
+end
+
+function M.api_key(v, level)
+  if type(v) ~= "string" or v == "" then
+    fail("api_key must be a non-empty string (or set INTUNED_API_KEY)", (level or 1) + 1)
+  end
+  if v:find("[%c%s]") then
+    fail("api_key must not contain whitespace or control bytes", (level or 1) + 1)
+  end
+  return v
+end
+
+function M.base_url(v, level)
+  if type(v) ~= "string" then
+    fail("base_url must be a string", (level or 1) + 1)
+  end
+  if v:find("[%c%s]") then
+    fail("base_url must not contain whitespace or control bytes", (level or 1) + 1)
+  end
+  local scheme, host = v:match("^(%a[%w+.-]*)://([^/?#]*)")
+  if not scheme or (scheme:lower() ~= "http" and scheme:lower() ~= "https") then
+    fail("base_url must start with http:// or https://", (level or 1) + 1)
+  end
+  if host == "" or host:find("@", 1, true) then
+    fail("base_url must have a host and no user info", (level or 1) + 1)
+  end
+  if v:find("[?#]") then
+    fail("base_url must not have a query or fragment", (level or 1) + 1)
+  end
+  return (v:gsub("/+$", ""))
+end
+
+local function encode_byte(c)
+  return ("%%%02X"):format(c:byte())
+end
+
+-- One path segment: unreserved characters (RFC 3986) kept, all else
+-- percent-encoded, so an id can never reach another endpoint.
+function M.segment(v, name, level)
+  if type(v) ~= "string" then
+    fail(("%s must be a string, got %s"):format(name, type(v)), (level or 1) + 1)
+  end
+  if v == "" or v == "." or v == ".." then
+    fail(("%s must not be empty, '.' or '..'"):format(name), (level or 1) + 1)
+  end
+  if v:find("%c") then
+    fail(("%s must not contain control bytes"):format(name), (level or 1) + 1)
+  end
+  return (v:gsub("[^%w%-._~]", encode_byte))
+end
+
+-- Positive number option (or nil).
+function M.positive(opts, name, level)
+  local v = opts[name]
+  if v ~= nil and (type(v) ~= "number" or not (v > 0) or v == math.huge) then
+    fail(("option '%s' must be a positive number of seconds"):format(name), (level or 1) + 1)
+  end
+  return v
+end
+
+function M.string(opts, name, level)
+  local v = opts[name]
+  if v ~= nil and type(v) ~= "string" then
+    fail(("option '%s' must be a string"):format(name), (level or 1) + 1)
+  end
+  return v
+end
+
+function M.func(opts, name, level)
+  local v = opts[name]
+  if v ~= nil and type(v) ~= "function" then
+    fail(("option '%s' must be a function"):format(name), (level or 1) + 1)
+  end
+  return v
+end
+
+-- Rejects option names that are not in `known` (typos would otherwise be
+-- silently ignored).
+function M.known(opts, known, what, level)
+  for k in pairs(opts) do
+    if not known[k] then
+      fail(("unknown %s option '%s'"):format(what, tostring(k)), (level or 1) + 1)
+    end
+  end
+end
+
+function M.retry(v, defaults, level)
+  if v == false then
+    return false
+  end
+  if v == nil or v == true then
+    v = {}
+  end
+  if type(v) ~= "table" then
+    fail("option 'retry' must be a table or false", (level or 1) + 1)
+  end
+  M.known(v, { max_attempts = true, base_delay = true, max_delay = true }, "retry", (level or 1) + 1)
+  local p = {
+    max_attempts = v.max_attempts or defaults.max_attempts,
+    base_delay = v.base_delay or defaults.base_delay,
+    max_delay = v.max_delay or defaults.max_delay,
+  }
+  if type(p.max_attempts) ~= "number" or p.max_attempts < 1 or p.max_attempts % 1 ~= 0 then
+    fail("retry.max_attempts must be an integer >= 1", (level or 1) + 1)
+  end
+  if type(p.base_delay) ~= "number" or not (p.base_delay >= 0) then
+    fail("retry.base_delay must be a number >= 0", (level or 1) + 1)
+  end
+  if type(p.max_delay) ~= "number" or not (p.max_delay >= 0) then
+    fail("retry.max_delay must be a number >= 0", (level or 1) + 1)
+  end
+  return p
+end
+
+return M

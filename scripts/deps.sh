@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages the build, the specs and the demo need, when
+# they are missing. Needs root (apt-get) only when something is missing.
+set -eu
+
+PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
+  lua5.4 liblua5.4-dev libcurl4-openssl-dev
+  lua-cjson lua-busted lua-check lua-socket luarocks
+  nginx-light libnginx-mod-http-lua"}
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages:$missing" >&2
+  echo "deps: run this as root, or: sudo apt-get install$missing" >&2
+  exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq $missing >/dev/null

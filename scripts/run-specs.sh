@@ -1,0 +1,26 @@
+#!/bin/sh
+# Runs every spec with one interpreter and prints "N passed, N failed".
+# Environment: LUA (interpreter, default lua5.4), BUILD (folder holding
+# intuned/core.so), SPECS (spec files or folders, default spec/).
+set -u
+cd "$(dirname "$0")/.."
+LUA=${LUA:-lua5.4}
+BUILD=${BUILD:-build/$LUA}
+SPECS=${SPECS:-spec}
+
+counts=$(mktemp)
+trap 'rm -f "$counts"' EXIT INT TERM
+
+INTUNED_COUNTS_FILE=$counts "$LUA" /usr/bin/busted --cpath="$BUILD/?.so" $SPECS
+status=$?
+
+# successes failures errors pending, one line per busted run
+set -- $(awk '{ s += $1; f += $2 + $3; p += $4 } END { print s + 0, f + 0, p + 0 }' "$counts")
+passed=$1 failed=$2
+if [ ! -s "$counts" ]; then
+  # busted died before reporting: count that as a failure, never as a pass
+  failed=$((failed + 1))
+fi
+echo
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

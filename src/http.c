@@ -1,0 +1,624 @@
+/*
+ * http.c: the session type of intuned.core. A session owns one libcurl easy
+ * handle, reused for every request so connections and TLS sessions stay
+ * alive, plus the receive buffers. It knows nothing of retries.
+ *
+ * Rule of this file: no Lua API call that can raise an error runs while
+ * libcurl is inside curl_easy_perform. The callbacks only copy bytes and set
+ * flags; everything Lua happens after perform has returned.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "compat.h"
+#include "intuned.h"
+#include "json.h"
+
+#define SESSION_MT "intuned.session"
+#define DEFAULT_MAX_RESPONSE_BYTES (8u * 1024u * 1024u)
+/* Header blocks larger than this are a broken or hostile server. */
+#define MAX_HEADER_BYTES (64u * 1024u)
+/* A receive buffer larger than this is released after the request. */
+#define KEEP_BUFFER_BYTES (1u * 1024u * 1024u)
+#define USER_AGENT_LEN 256
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} buffer;
+
+typedef struct {
+    CURL *curl;
+    struct curl_slist *headers; /* x-api-key, Accept: built once */
+    buffer body;
+    buffer head;                /* header block of the last response */
+    size_t max_bytes;
+    long timeout_ms;
+    int too_large;              /* set by the write callback */
+    int out_of_memory;          /* set by either callback */
+    int closed;
+    char errbuf[CURL_ERROR_SIZE];
+} session;
+
+/* ---- buffers ----------------------------------------------------------- */
+
+/* Returns 0 when memory ran out; the buffer is then unchanged. */
+static int buffer_append(buffer *b, const char *p, size_t n)
+{
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 16384;
+        char *grown;
+        while (cap - b->len < n)
+            cap *= 2;
+        grown = realloc(b->data, cap);
+        if (grown == NULL)
+            return 0;
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 1;
+}
+
+static void buffer_release(buffer *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* ---- libcurl callbacks: copy bytes, set flags, never touch Lua --------- */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    session *s = ud;
+    size_t n = size * nmemb;
+    if (n > s->max_bytes - s->body.len) {
+        s->too_large = 1;
+        return 0; /* makes curl_easy_perform fail with CURLE_WRITE_ERROR */
+    }
+    if (!buffer_append(&s->body, p, n)) {
+        s->out_of_memory = 1;
+        return 0;
+    }
+    return n;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+    session *s = ud;
+    size_t n = size * nmemb;
+    /* A status line starts a new header block (after a 1xx response). */
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        s->head.len = 0;
+    if (n > MAX_HEADER_BYTES - s->head.len) {
+        s->too_large = 1;
+        return 0;
+    }
+    if (!buffer_append(&s->head, p, n)) {
+        s->out_of_memory = 1;
+        return 0;
+    }
+    return n;
+}
+
+/* ---- session lifetime -------------------------------------------------- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_status = CURLE_OK;
+
+static void global_init(void)
+{
+    global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static session *session_check(lua_State *L, int idx)
+{
+    session *s = luaL_checkudata(L, idx, SESSION_MT);
+    if (s->closed)
+        luaL_error(L, "intuned: session is closed");
+    return s;
+}
+
+/* Wipes the key from the header list before the memory goes back. */
+static void headers_free(struct curl_slist *list)
+{
+    struct curl_slist *it;
+    for (it = list; it != NULL; it = it->next) {
+        volatile char *c = (volatile char *)it->data;
+        while (*c)
+            *c++ = 0;
+    }
+    curl_slist_free_all(list);
+}
+
+static void session_free(session *s)
+{
+    if (s->curl != NULL)
+        curl_easy_cleanup(s->curl);
+    s->curl = NULL;
+    headers_free(s->headers);
+    s->headers = NULL;
+    buffer_release(&s->body);
+    buffer_release(&s->head);
+    s->closed = 1;
+}
+
+/* Shared by close, __gc and __close: safe to call any number of times. */
+static int session_close(lua_State *L)
+{
+    session_free(luaL_checkudata(L, 1, SESSION_MT));
+    return 0;
+}
+
+static int session_tostring(lua_State *L)
+{
+    session *s = luaL_checkudata(L, 1, SESSION_MT);
+    lua_pushfstring(L, "intuned.session (%s): %p",
+                    s->closed ? "closed" : "open", (void *)s);
+    return 1;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static const char *opt_string(lua_State *L, int t, const char *name)
+{
+    const char *v = NULL;
+    lua_getfield(L, t, name);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "intuned.core: option '%s' must be a string", name);
+        v = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1); /* the string stays alive in the options table */
+    return v;
+}
+
+/* Seconds (possibly fractional) to milliseconds; absent means `def`. */
+static long opt_millis(lua_State *L, int t, const char *name, long def)
+{
+    long ms = def;
+    lua_getfield(L, t, name);
+    if (!lua_isnil(L, -1)) {
+        lua_Number v;
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "intuned.core: option '%s' must be a number", name);
+        v = lua_tonumber(L, -1);
+        if (!(v >= 0 && v <= 86400.0 * 365))
+            luaL_error(L, "intuned.core: option '%s' is out of range", name);
+        ms = (long)(v * 1000.0 + 0.5);
+        if (ms == 0 && v > 0)
+            ms = 1; /* 0 would mean "no limit" to libcurl */
+    }
+    lua_pop(L, 1);
+    return ms;
+}
+
+/* No control bytes may reach a header line. */
+static int has_control_bytes(const char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+            return 1;
+    return 0;
+}
+
+static void build_user_agent(char *out, size_t size, const char *prefix)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    snprintf(out, size, "%s%sintuned-lua/%s (%s; libcurl/%s)",
+             prefix ? prefix : "", prefix ? " " : "",
+             INTUNED_VERSION, COMPAT_LUA_NAME, v->version);
+}
+
+/* Appends "name: value" to *list; returns 0 when memory ran out. */
+static int header_add(struct curl_slist **list, const char *name,
+                      const char *value)
+{
+    struct curl_slist *grown;
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (line == NULL)
+        return 0;
+    snprintf(line, n, "%s: %s", name, value);
+    grown = curl_slist_append(*list, line);
+    memset(line, 0, n);
+    free(line);
+    if (grown == NULL)
+        return 0;
+    *list = grown;
+    return 1;
+}
+
+/* Sets every option that stays the same for the life of the session. */
+static CURLcode session_setup(session *s, const char *user_agent,
+                              const char *ca_file, const char *ca_path,
+                              const char *proxy, long connect_ms)
+{
+    CURL *c = s->curl;
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val) \
+    if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val)
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+    SET(CURLOPT_HTTPHEADER, s->headers);
+    SET(CURLOPT_USERAGENT, user_agent);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, (void *)s);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, (void *)s);
+    SET(CURLOPT_ERRORBUFFER, s->errbuf);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_bytes);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    if (ca_file != NULL)
+        SET(CURLOPT_CAINFO, ca_file);
+    if (ca_path != NULL)
+        SET(CURLOPT_CAPATH, ca_path);
+    if (proxy != NULL)
+        SET(CURLOPT_PROXY, proxy);
+#undef SET
+    return rc;
+}
+
+/*
+ * core.session(opts) -> session
+ * opts: api_key, user_agent (a prefix), timeout, connect_timeout (seconds),
+ * max_response_bytes, ca_file, ca_path, proxy.
+ */
+int intuned_http_session_new(lua_State *L)
+{
+    const char *key, *ua_prefix, *ca_file, *ca_path, *proxy;
+    long connect_ms;
+    lua_Number max_bytes = DEFAULT_MAX_RESPONSE_BYTES;
+    char user_agent[USER_AGENT_LEN];
+    session *s;
+    CURLcode rc;
+
+    if (lua_isnoneornil(L, 1))
+        lua_newtable(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    key = opt_string(L, 1, "api_key");
+    ua_prefix = opt_string(L, 1, "user_agent");
+    ca_file = opt_string(L, 1, "ca_file");
+    ca_path = opt_string(L, 1, "ca_path");
+    proxy = opt_string(L, 1, "proxy");
+    connect_ms = opt_millis(L, 1, "connect_timeout", 10000);
+    lua_getfield(L, 1, "max_response_bytes");
+    if (!lua_isnil(L, -1)) {
+        max_bytes = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(max_bytes >= 1 && max_bytes <= 1073741824.0))
+            luaL_error(L, "intuned.core: option 'max_response_bytes' must be a number from 1 to 1 GiB");
+    }
+    lua_pop(L, 1);
+    if (key != NULL && has_control_bytes(key))
+        luaL_error(L, "intuned.core: option 'api_key' contains control bytes");
+    if (ua_prefix != NULL && has_control_bytes(ua_prefix))
+        luaL_error(L, "intuned.core: option 'user_agent' contains control bytes");
+    if (global_status != CURLE_OK)
+        luaL_error(L, "intuned.core: curl_global_init failed: %s",
+                   curl_easy_strerror(global_status));
+    build_user_agent(user_agent, sizeof user_agent, ua_prefix);
+
+    s = lua_newuserdata(L, sizeof *s); /* -> opts, session */
+    memset(s, 0, sizeof *s);
+    s->closed = 1; /* until the handle exists */
+    luaL_getmetatable(L, SESSION_MT);
+    lua_setmetatable(L, -2);
+    s->max_bytes = (size_t)max_bytes;
+    s->timeout_ms = opt_millis(L, 1, "timeout", 30000);
+
+    s->curl = curl_easy_init();
+    if (s->curl == NULL)
+        return luaL_error(L, "intuned.core: curl_easy_init failed");
+    s->closed = 0;
+    if ((key != NULL && !header_add(&s->headers, "x-api-key", key)) ||
+        !header_add(&s->headers, "Accept", "application/json")) {
+        session_free(s);
+        return luaL_error(L, "intuned.core: out of memory");
+    }
+    rc = session_setup(s, user_agent, ca_file, ca_path, proxy, connect_ms);
+    if (rc != CURLE_OK) {
+        session_free(s);
+        return luaL_error(L, "intuned.core: cannot configure libcurl: %s",
+                          curl_easy_strerror(rc));
+    }
+    return 1;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static int is_json_type(const char *ct)
+{
+    size_t n;
+    if (ct == NULL)
+        return 0;
+    n = strcspn(ct, "; \t");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return 1;
+    /* structured syntax suffix, e.g. application/problem+json */
+    return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/*
+ * Retry-After is delay-seconds or an HTTP date. Negative or unreadable
+ * values are ignored (nil), so the caller falls back to its own backoff.
+ */
+static void push_retry_after(lua_State *L, const char *v, size_t n)
+{
+    char tmp[64];
+    size_t i;
+    if (n == 0 || n >= sizeof tmp) {
+        lua_pushnil(L);
+        return;
+    }
+    memcpy(tmp, v, n);
+    tmp[n] = '\0';
+    for (i = 0; i < n && tmp[i] >= '0' && tmp[i] <= '9'; i++)
+        ;
+    if (i == n) {
+        lua_pushnumber(L, strtod(tmp, NULL));
+    } else {
+        time_t when = curl_getdate(tmp, NULL);
+        if (when == -1 || tmp[0] == '-' || (tmp[0] >= '0' && tmp[0] <= '9')) {
+            lua_pushnil(L);
+        } else {
+            double d = difftime(when, time(NULL));
+            lua_pushnumber(L, d > 0 ? d : 0);
+        }
+    }
+}
+
+/*
+ * Pushes a table of the response headers, names lower-cased, values
+ * trimmed; a repeated header keeps its last value. Also sets retry_after
+ * and location in the meta table at index `meta`.
+ * -> .., headers
+ */
+static void push_headers(lua_State *L, const buffer *head, int meta)
+{
+    const char *p = head->data, *end = head->data + head->len;
+    char name[128];
+    lua_createtable(L, 0, 8);
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon != NULL && colon > p && (size_t)(colon - p) < sizeof name) {
+            size_t i, n = (size_t)(colon - p);
+            const char *v = colon + 1, *ve = line_end;
+            for (i = 0; i < n; i++) {
+                char c = p[i];
+                name[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+            }
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            lua_pushlstring(L, name, n);
+            lua_pushlstring(L, v, (size_t)(ve - v));
+            lua_rawset(L, -3);
+            if (n == 11 && memcmp(name, "retry-after", 11) == 0) {
+                push_retry_after(L, v, (size_t)(ve - v));
+                lua_setfield(L, meta, "retry_after");
+            } else if (n == 8 && memcmp(name, "location", 8) == 0) {
+                lua_pushlstring(L, v, (size_t)(ve - v));
+                lua_setfield(L, meta, "location");
+            }
+        }
+        p = line_end + 1;
+    }
+}
+
+static const char *error_kind(CURLcode rc, const session *s)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_FILESIZE_EXCEEDED:
+        return "too_large";
+    case CURLE_WRITE_ERROR:
+        return s->too_large ? "too_large" : "network";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+        return "tls";
+    default:
+        return "network";
+    }
+}
+
+/* -> nil, kind, message, curl_code */
+static int push_failure(lua_State *L, session *s, CURLcode rc)
+{
+    const char *kind = error_kind(rc, s);
+    lua_pushnil(L);
+    lua_pushstring(L, kind);
+    if (s->too_large)
+        lua_pushfstring(L, "response larger than %d bytes", (int)s->max_bytes);
+    else if (s->errbuf[0] != '\0')
+        lua_pushfstring(L, "%s: %s", curl_easy_strerror(rc), s->errbuf);
+    else
+        lua_pushstring(L, curl_easy_strerror(rc));
+    lua_pushinteger(L, (lua_Integer)rc);
+    return 4;
+}
+
+/* Gives back a large receive buffer so an idle session stays small. */
+static void session_trim(session *s)
+{
+    if (s->body.cap > KEEP_BUFFER_BYTES)
+        buffer_release(&s->body);
+    s->body.len = 0;
+    s->head.len = 0;
+}
+
+/*
+ * session:get(url [, timeout [, keep_nulls]]) -> status, body, meta
+ *                                            | nil, kind, message, curl_code
+ * timeout (seconds) applies to this request only. body is the decoded JSON
+ * value when the content type is JSON and the body decodes, else the raw
+ * string; meta = { headers, content_type, retry_after, location, reused,
+ * decode_error, decode_offset }.
+ */
+static int session_get(lua_State *L)
+{
+    session *s = session_check(L, 1);
+    const char *url = luaL_checkstring(L, 2);
+    long timeout_ms = s->timeout_ms, status = 0, connects = 0;
+    intuned_json_opts jopts = {0, 0};
+    char *ctype = NULL;
+    CURLcode rc;
+    int meta;
+
+    if (!lua_isnoneornil(L, 3)) {
+        lua_Number t = luaL_checknumber(L, 3);
+        luaL_argcheck(L, t >= 0 && t <= 86400.0 * 365, 3, "timeout out of range");
+        timeout_ms = (long)(t * 1000.0 + 0.5);
+        if (timeout_ms == 0 && t > 0)
+            timeout_ms = 1;
+    }
+    jopts.keep_object_nulls = lua_toboolean(L, 4);
+    lua_settop(L, 2);
+
+    s->body.len = s->head.len = 0;
+    s->too_large = s->out_of_memory = 0;
+    s->errbuf[0] = '\0';
+    rc = curl_easy_setopt(s->curl, CURLOPT_URL, url);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(s->curl);
+    /* libcurl has returned: from here on Lua errors are safe. */
+    if (s->out_of_memory) {
+        session_trim(s);
+        return luaL_error(L, "intuned.core: out of memory");
+    }
+    if (rc != CURLE_OK) {
+        session_trim(s);
+        return push_failure(L, s, rc);
+    }
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &ctype);
+    curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects);
+
+    lua_pushinteger(L, (lua_Integer)status);  /* -> .., status */
+    lua_pushnil(L);                            /* body slot, filled below */
+    lua_createtable(L, 0, 8);                  /* -> .., status, nil, meta */
+    meta = lua_gettop(L);
+    push_headers(L, &s->head, meta);
+    lua_setfield(L, meta, "headers");
+    if (ctype != NULL) {
+        lua_pushstring(L, ctype);
+        lua_setfield(L, meta, "content_type");
+    }
+    lua_pushboolean(L, connects == 0);
+    lua_setfield(L, meta, "reused");
+
+    if (is_json_type(ctype)) {
+        intuned_json_err jerr;
+        if (s->body.len == 0) {
+            lua_pushliteral(L, "");
+            lua_pushliteral(L, "empty body");
+            lua_setfield(L, meta, "decode_error");
+        } else if (intuned_json_decode(L, s->body.data, s->body.len, &jopts, &jerr)) {
+            /* -> .., status, nil, meta, value */
+        } else {
+            lua_pushlstring(L, s->body.data, s->body.len);
+            lua_pushfstring(L, "%s at byte %d", jerr.msg, (int)jerr.offset + 1);
+            lua_setfield(L, meta, "decode_error");
+            lua_pushinteger(L, (lua_Integer)jerr.offset + 1);
+            lua_setfield(L, meta, "decode_offset");
+        }
+    } else {
+        lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+    }
+    lua_replace(L, meta - 1);                  /* -> .., status, body, meta */
+    session_trim(s);
+    return 3;
+}
+
+/* ---- clock -------------------------------------------------------------- */
+
+int intuned_http_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+int intuned_http_sleep(lua_State *L)
+{
+    lua_Number secs = luaL_checknumber(L, 1);
+    struct timespec ts, rest;
+    if (!(secs > 0))
+        return 0;
+    if (secs > 86400.0)
+        secs = 86400.0;
+    ts.tv_sec = (time_t)secs;
+    ts.tv_nsec = (long)((secs - (lua_Number)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &rest) != 0 && errno == EINTR)
+        ts = rest;
+    return 0;
+}
+
+/* ---- registration ------------------------------------------------------- */
+
+static const luaL_Reg session_methods[] = {
+    {"get", session_get},
+    {"close", session_close},
+    {NULL, NULL}
+};
+
+void intuned_http_init(lua_State *L)
+{
+    pthread_once(&global_once, global_init);
+    if (luaL_newmetatable(L, SESSION_MT)) {
+        compat_newlib(L, session_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, session_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, session_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, session_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, SESSION_MT);
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+}
+
+void intuned_http_info(lua_State *L)
+{
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+}

@@ -1,0 +1,35 @@
+/*
+ * json.h: strict RFC 8259 decoder that builds Lua values directly.
+ */
+#ifndef INTUNED_JSON_H
+#define INTUNED_JSON_H
+
+#include <stddef.h>
+#include <lua.h>
+
+#define INTUNED_JSON_MAX_DEPTH 256
+#define INTUNED_JSON_ERRLEN 128
+
+typedef struct {
+    int keep_object_nulls; /* object members that are null become core.null */
+    int max_depth;         /* 0 means INTUNED_JSON_MAX_DEPTH */
+} intuned_json_opts;
+
+typedef struct {
+    size_t offset;                  /* 0-based byte offset of the failure */
+    char msg[INTUNED_JSON_ERRLEN];  /* short reason, without the offset */
+} intuned_json_err;
+
+/*
+ * Decode buf[0, len) and push exactly one Lua value.
+ * Returns 1 with the value pushed, or 0 with the stack as it was and *err
+ * filled in. The only Lua error it can raise is a memory error, and it owns
+ * no C allocation when that happens.
+ */
+int intuned_json_decode(lua_State *L, const char *buf, size_t len,
+                        const intuned_json_opts *opts, intuned_json_err *err);
+
+/* core.decode(string [, opts]) -> value | nil, message, offset */
+int intuned_json_lua_decode(lua_State *L);
+
+#endif /* INTUNED_JSON_H */
