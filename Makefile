@@ -44,7 +44,7 @@ test: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@LUA=$(LUA) BUILD=$(BUILD) scripts/demo.sh
+	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
 
 lint: deps
 	luacheck lua spec examples bin

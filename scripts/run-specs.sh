@@ -11,6 +11,7 @@ SPECS=${SPECS:-spec}
 counts=$(mktemp)
 trap 'rm -f "$counts"' EXIT INT TERM
 
+export LUA BUILD
 INTUNED_COUNTS_FILE=$counts "$LUA" /usr/bin/busted --cpath="$BUILD/?.so" $SPECS
 status=$?
 

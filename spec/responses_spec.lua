@@ -1,0 +1,86 @@
+local fx = require("support.fixtures")
+
+local P, J = fx.PROJECT, fx.JOB
+
+describe("bad responses", function()
+  local client, time
+  before_each(function() client, time = fx.client() end)
+  after_each(function() client:close() end)
+
+  it("gives a decode error naming the offset for invalid JSON in a 200, without retrying", function()
+    local res, err = client:get_job_run(P, J, fx.id("invalid-json"))
+    assert.is_nil(res)
+    assert.are.equal("decode", err.kind)
+    assert.are.equal(200, err.status)
+    assert.truthy(err.message:find("at byte %d+"), err.message)
+    assert.are.equal(1, err.attempts)
+    assert.are.equal(0, #time.sleeps)
+    assert.are.equal("string", type(err.body))
+  end)
+
+  it("gives a decode error for an empty 200", function()
+    local _, err = client:get_job_run(P, J, fx.id("empty-200"))
+    assert.are.equal("decode", err.kind)
+  end)
+
+  it("gives a decode error for a 200 that is not JSON", function()
+    local _, err = client:get_job_run(P, J, fx.id("text-200"))
+    assert.are.equal("decode", err.kind)
+    assert.truthy(err.message:find("text/plain", 1, true))
+  end)
+
+  it("gives a decode error when jobRun is missing or not an object", function()
+    for _, scenario in ipairs { "wrong-shape", "jobrun-not-object" } do
+      local _, err = client:get_job_run(P, J, fx.id(scenario))
+      assert.are.equal("decode", err.kind, scenario)
+      assert.truthy(err.message:find("jobRun", 1, true))
+    end
+  end)
+
+  it("turns an HTML 502 page into an api error with status 502", function()
+    local _, err = client:get_job_run(P, J, fx.id("html-502"))
+    assert.are.equal("api", err.kind)
+    assert.are.equal(502, err.status)
+    assert.is_true(err.retirable)
+    assert.are.equal(3, err.attempts)
+    assert.are.equal("Bad Gateway", err.message)
+    assert.truthy(err.body:find("<html", 1, true))
+    assert.is_nil(tostring(err):find("<html", 1, true))
+  end)
+
+  it("gives too_large for a body over max_response_bytes, without retrying", function()
+    local small = fx.client { max_response_bytes = 64 * 1024 }
+    local _, err = small:get_job_run(P, J, fx.id("big-200000"))
+    small:close()
+    assert.are.equal("too_large", err.kind)
+    assert.are.equal(1, err.attempts)
+  end)
+
+  it("caps a gzip body by its inflated size", function()
+    local small = fx.client { max_response_bytes = 1024 * 1024 }
+    local _, err = small:get_job_run(P, J, fx.id("big-gzip-67108864"))
+    small:close()
+    assert.are.equal("too_large", err.kind)
+  end)
+
+  it("gives timeout for a response that stalls past timeout", function()
+    local quick = fx.client { timeout = 0.3, retry = false }
+    local _, err = quick:get_job_run(P, J, fx.id("stall-3"))
+    quick:close()
+    assert.are.equal("timeout", err.kind)
+    assert.is_true(err.retirable)
+  end)
+
+  it("succeeds on a slow but steady response within the timeout", function()
+    local res = client:get_job_run(P, J, fx.id("slow-300"))
+    assert.truthy(res and res.jobRun)
+  end)
+
+  it("does not follow a redirect and names the Location", function()
+    local _, err = client:get_job_run(P, J, fx.id("redirect-302"))
+    assert.are.equal("api", err.kind)
+    assert.are.equal(302, err.status)
+    assert.truthy(err.message:find("/stolen/", 1, true))
+    assert.is_false(err.retirable)
+  end)
+end)

@@ -1,0 +1,66 @@
+-- Shared spec helpers: a client pointed at the emulator, with time injected
+-- so retry waits are recorded instead of slept.
+local intuned = require("intuned")
+local emulator = require("support.emulator")
+
+local M = {}
+
+M.PROJECT = "my-project"
+M.JOB = "my-sample-job"
+
+local counter = 0
+
+-- A job run id for `scenario` that no other spec uses, so the emulator's
+-- per-id counters start fresh.
+function M.id(scenario)
+  counter = counter + 1
+  return ("%s.%d-%d"):format(scenario, os.time(), counter)
+end
+
+-- The interpreter the specs run under, and the environment that lets a
+-- child process of it load this tree's modules.
+function M.lua()
+  local build = os.getenv("BUILD") or "build/lua5.4"
+  return ("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' %s")
+    :format(build, os.getenv("LUA") or "lua5.4")
+end
+
+function M.server()
+  return emulator.shared()
+end
+
+-- A fake clock that only moves when the client sleeps.
+function M.fake_time()
+  local t = { now = 1000, sleeps = {} }
+  function t.clock() return t.now end
+  function t.sleep(s)
+    t.sleeps[#t.sleeps + 1] = s
+    t.now = t.now + s
+  end
+  function t.total()
+    local sum = 0
+    for _, s in ipairs(t.sleeps) do sum = sum + s end
+    return sum
+  end
+  return t
+end
+
+-- intuned.new with the emulator's settings; `opts` overrides them.
+-- Returns the client and its fake time.
+function M.client(opts)
+  local srv = M.server()
+  local time = M.fake_time()
+  local o = {
+    base_url = srv.base_url,
+    api_key = srv.api_key,
+    workspace_id = srv.workspace_id,
+    clock = time.clock,
+    sleep = time.sleep,
+    random = function() return 0.5 end,
+    timeout = 5,
+  }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return intuned.new(o), time
+end
+
+return M
