@@ -47,7 +47,7 @@ demo: deps
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
 
 lint: deps
-	luacheck lua spec examples bin
+	luacheck lua spec examples scripts
 	$(MAKE) --no-print-directory clean-objs all CFLAGS="$(CFLAGS) -Werror"
 
 clean-objs:

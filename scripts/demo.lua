@@ -7,8 +7,8 @@ local lua = os.getenv("LUA") or "lua5.4"
 local build = os.getenv("BUILD") or ("build/" .. lua)
 
 local srv = emulator.start()
-local env = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s LUA_PATH='lua/?.lua;;' LUA_CPATH='%s/?.so;;'")
-  :format(srv.workspace_id, srv.api_key, srv.base_url, build)
+local env = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s"
+  .. " LUA_PATH='lua/?.lua;;' LUA_CPATH='%s/?.so;;'"):format(srv.workspace_id, srv.api_key, srv.base_url, build)
 
 local function run(title, cmd)
   print(("\n== %s\n$ %s"):format(title, cmd))
@@ -18,10 +18,12 @@ local function run(title, cmd)
 end
 
 print(("Local API emulator listening at %s"):format(srv.base_url))
-local ok = run("Fetch one job run", lua .. " examples/get_job_run.lua my-project my-sample-job jr_demo_finished")
-  and run("Wait for a running job run to finish", lua .. " examples/poll_job_run.lua my-project my-sample-job progress-6.demo 1")
-  and run("An API error is a readable one-liner", lua .. " examples/get_job_run.lua my-project my-sample-job notfound.demo")
-    == false
+local ok = run("Fetch one job run",
+    lua .. " examples/get_job_run.lua my-project my-sample-job jr_demo_finished")
+  and run("Wait for a running job run to finish",
+    lua .. " examples/poll_job_run.lua my-project my-sample-job progress-6.demo 1")
+  and run("An API error is a readable one-liner",
+    lua .. " examples/get_job_run.lua my-project my-sample-job notfound.demo") == false
 srv:stop()
 print(ok and "\ndemo finished" or "\ndemo failed")
 os.exit(ok and 0 or 1)

@@ -74,7 +74,7 @@ end
 -- Positive number option (or nil).
 function M.positive(opts, name, level)
   local v = opts[name]
-  if v ~= nil and (type(v) ~= "number" or not (v > 0) or v == math.huge) then
+  if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge) then
     fail(("option '%s' must be a positive number of seconds"):format(name), (level or 1) + 1)
   end
   return v
@@ -125,10 +125,10 @@ function M.retry(v, defaults, level)
   if type(p.max_attempts) ~= "number" or p.max_attempts < 1 or p.max_attempts % 1 ~= 0 then
     fail("retry.max_attempts must be an integer >= 1", (level or 1) + 1)
   end
-  if type(p.base_delay) ~= "number" or not (p.base_delay >= 0) then
+  if type(p.base_delay) ~= "number" or p.base_delay ~= p.base_delay or p.base_delay < 0 then
     fail("retry.base_delay must be a number >= 0", (level or 1) + 1)
   end
-  if type(p.max_delay) ~= "number" or not (p.max_delay >= 0) then
+  if type(p.max_delay) ~= "number" or p.max_delay ~= p.max_delay or p.max_delay < 0 then
     fail("retry.max_delay must be a number >= 0", (level or 1) + 1)
   end
   return p
