@@ -1,0 +1,724 @@
+/*
+ * json.c: strict RFC 8259 decoder that builds Lua values in a single pass.
+ *
+ * The parser is an explicit state machine rather than recursive descent:
+ * every open container lives on the Lua stack, so deep nesting costs checked
+ * Lua stack slots, never C stack frames, whatever max_depth the caller picks.
+ * For an open container the slot just below the value being parsed tells
+ * what the container is: a string key means an object, a table an array.
+ *
+ * Nothing here calls malloc. A Lua memory error can unwind through any API
+ * call, so every temporary buffer is either on the C stack or a userdata
+ * anchored in a stack slot (the "scratch"), which the collector reclaims.
+ *
+ * Error offsets point at the first byte that cannot be accepted (the start of
+ * a bad escape or UTF-8 sequence); when the input simply ends too early they
+ * point one past the last byte.
+ */
+#include <float.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "compat.h"
+#include "json.h"
+
+enum { CTX_TOP, CTX_ARRAY, CTX_OBJECT };
+
+typedef struct {
+    lua_State *L;
+    const char *buf;        /* start of the input, for error offsets */
+    const char *end;
+    intuned_json_err *err;
+    int scratch_idx;        /* stack slot anchoring the scratch userdata */
+    char *scratch;
+    size_t scratch_cap;
+} decoder;
+
+/* String byte classes, so the hot loop is one load and one compare. */
+enum { SC_PLAIN, SC_QUOTE, SC_ESCAPE, SC_CTRL, SC_HIGH };
+
+static const unsigned char str_class[256] = {
+    3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,3,
+    0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,
+    4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,
+    4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,
+    4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,
+};
+
+#define IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
+
+static const char *fail(decoder *d, const char *at, const char *fmt, ...)
+{
+    va_list ap;
+    d->err->offset = (size_t)(at - d->buf);
+    va_start(ap, fmt);
+    vsnprintf(d->err->msg, sizeof d->err->msg, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+/* Reports the byte at `at`, or the end of input; `expected` may be NULL. */
+static const char *fail_at(decoder *d, const char *at, const char *expected)
+{
+    unsigned char c;
+    const char *sep = expected ? ", expected " : "";
+
+    if (at >= d->end)
+        return fail(d, d->end, "unexpected end of input");
+    c = (unsigned char)*at;
+    if (c >= 0x20 && c < 0x7f)
+        return fail(d, at, "unexpected character '%c'%s%s", c, sep,
+                    expected ? expected : "");
+    return fail(d, at, "unexpected byte 0x%02X%s%s", c, sep,
+                expected ? expected : "");
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/*
+ * The scratch only ever grows by replacing the userdata in its slot, so no
+ * pointer into an older scratch is used after the call.
+ * Stack: unchanged (uses one temporary slot).
+ */
+static char *scratch_get(decoder *d, size_t n)
+{
+    if (n > d->scratch_cap) {
+        size_t cap = d->scratch_cap ? d->scratch_cap : 256;
+        while (cap < n && cap <= (size_t)-1 / 2)
+            cap *= 2;
+        if (cap < n)
+            cap = n;
+        d->scratch = (char *)lua_newuserdata(d->L, cap);
+        lua_replace(d->L, d->scratch_idx);
+        d->scratch_cap = cap;
+    }
+    return d->scratch;
+}
+
+/* Number of bytes of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+    unsigned c = s[0];
+    size_t avail = (size_t)(end - s);
+    unsigned lo = 0x80, hi = 0xBF;
+
+    if (c < 0xC2)           /* stray continuation byte or overlong C0/C1 */
+        return 0;
+    if (c < 0xE0)
+        return (avail >= 2 && (s[1] & 0xC0) == 0x80) ? 2 : 0;
+    if (c < 0xF0) {
+        if (c == 0xE0)
+            lo = 0xA0;      /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F;      /* UTF-16 surrogates */
+        return (avail >= 3 && s[1] >= lo && s[1] <= hi
+                && (s[2] & 0xC0) == 0x80) ? 3 : 0;
+    }
+    if (c < 0xF5) {
+        if (c == 0xF0)
+            lo = 0x90;      /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F;      /* above U+10FFFF */
+        return (avail >= 4 && s[1] >= lo && s[1] <= hi
+                && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80) ? 4 : 0;
+    }
+    return 0;
+}
+
+/* -1 for a non-hex digit, -2 when the input ends first. */
+static long hex4(const char *s, const char *end)
+{
+    long v = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        int c;
+        if (s + i >= end)
+            return -2;
+        c = (unsigned char)s[i];
+        if (IS_DIGIT(c))
+            c -= '0';
+        else if (c >= 'a' && c <= 'f')
+            c -= 'a' - 10;
+        else if (c >= 'A' && c <= 'F')
+            c -= 'A' - 10;
+        else
+            return -1;
+        v = v * 16 + c;
+    }
+    return v;
+}
+
+/* Validates the escape at s (a backslash) and returns what follows it. */
+static const char *check_escape(decoder *d, const char *s)
+{
+    long cp, lo;
+
+    if (s + 1 >= d->end)
+        return fail(d, d->end, "unterminated string");
+    switch (s[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
+    case 't':
+        return s + 2;
+    case 'u':
+        break;
+    default:
+        return fail(d, s, "invalid escape");
+    }
+    cp = hex4(s + 2, d->end);
+    if (cp == -2)
+        return fail(d, d->end, "unterminated string");
+    if (cp < 0)
+        return fail(d, s, "invalid \\u escape");
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return fail(d, s, "lone surrogate");
+    if (cp < 0xD800 || cp > 0xDBFF)
+        return s + 6;
+    if (d->end - s < 8 || s[6] != '\\' || s[7] != 'u')
+        return fail(d, s, "lone surrogate");
+    lo = hex4(s + 8, d->end);
+    if (lo == -2)
+        return fail(d, d->end, "unterminated string");
+    if (lo == -1)
+        return fail(d, s + 6, "invalid \\u escape");
+    if (lo < 0xDC00 || lo > 0xDFFF)
+        return fail(d, s, "lone surrogate");
+    return s + 12;
+}
+
+/*
+ * Second pass over an already validated string body with escapes. The output
+ * is never longer than the input (\uXXXX gives at most 3 bytes, a 12-byte
+ * surrogate pair gives 4), so the body length bounds the scratch size.
+ * -> .., string
+ */
+static void push_unescaped(decoder *d, const char *s, const char *e)
+{
+    char *out = scratch_get(d, (size_t)(e - s));
+    char *o = out;
+
+    while (s < e) {
+        const char *bs = (const char *)memchr(s, '\\', (size_t)(e - s));
+        unsigned long cp;
+
+        if (bs == NULL) {
+            memcpy(o, s, (size_t)(e - s));
+            o += e - s;
+            break;
+        }
+        memcpy(o, s, (size_t)(bs - s));
+        o += bs - s;
+        s = bs + 2;
+        switch (bs[1]) {
+        case 'b': *o++ = '\b'; continue;
+        case 'f': *o++ = '\f'; continue;
+        case 'n': *o++ = '\n'; continue;
+        case 'r': *o++ = '\r'; continue;
+        case 't': *o++ = '\t'; continue;
+        case 'u': break;
+        default: *o++ = bs[1]; continue;   /* '"', '\\' or '/' */
+        }
+        cp = (unsigned long)hex4(s, e);
+        s += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10)
+                 + ((unsigned long)hex4(s + 2, e) - 0xDC00);
+            s += 6;
+        }
+        if (cp < 0x80) {
+            *o++ = (char)cp;
+        } else if (cp < 0x800) {
+            *o++ = (char)(0xC0 | (cp >> 6));
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            *o++ = (char)(0xE0 | (cp >> 12));
+            *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        } else {
+            *o++ = (char)(0xF0 | (cp >> 18));
+            *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+            *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    lua_pushlstring(d->L, out, (size_t)(o - out));
+}
+
+/* Any byte that is '"', '\\', < 0x20 or >= 0x80 in an 8-byte word. */
+static int has_special(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+    return ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q)
+             | ((b - ones) & ~b)) & highs) != 0;
+}
+
+/* s points at the opening quote. -> .., string */
+static const char *push_string(decoder *d, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s + 1;
+    const unsigned char *start = p, *end = (const unsigned char *)d->end;
+    int escaped = 0;
+
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            if (has_special(x))
+                break;
+            p += 8;
+        }
+        while (p < end && str_class[*p] == SC_PLAIN)
+            p++;
+        if (p >= end)
+            return fail(d, d->end, "unterminated string");
+        switch (str_class[*p]) {
+        case SC_QUOTE:
+            if (escaped)
+                push_unescaped(d, (const char *)start, (const char *)p);
+            else
+                lua_pushlstring(d->L, (const char *)start,
+                                (size_t)(p - start));
+            return (const char *)p + 1;
+        case SC_ESCAPE:
+            p = (const unsigned char *)check_escape(d, (const char *)p);
+            if (p == NULL)
+                return NULL;
+            escaped = 1;
+            break;
+        case SC_CTRL:
+            return fail(d, (const char *)p, "control character in string");
+        default: {
+            size_t n = utf8_len(p, end);
+            if (n == 0)
+                return fail(d, (const char *)p, "invalid UTF-8");
+            p += n;
+        }
+        }
+    }
+}
+
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+#define FAST_FLOATS 1
+/* Exactly representable, so one IEEE multiply or divide rounds correctly. */
+static const double pow10_exact[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+#else
+#define FAST_FLOATS 0
+#endif
+
+/*
+ * strtod honours LC_NUMERIC, which Lua code can change with os.setlocale, so
+ * the validated text is copied with '.' replaced by the locale's separator.
+ * Out-of-range magnitudes follow strtod: 1e400 becomes inf, 1e-400 becomes 0.
+ */
+static lua_Number slow_number(decoder *d, const char *s, size_t n)
+{
+    char small[64], *b, *o;
+    const char *dp = localeconv()->decimal_point;
+    size_t dl = (dp && dp[0]) ? strlen(dp) : 0, i;
+
+    if (dl == 0) {
+        dp = ".";
+        dl = 1;
+    }
+    b = (n + dl + 1 <= sizeof small) ? small : scratch_get(d, n + dl + 1);
+    for (o = b, i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            memcpy(o, dp, dl);
+            o += dl;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return (lua_Number)strtod(b, NULL);
+}
+
+/*
+ * s points at '-' or a digit. A literal without fraction or exponent is an
+ * integer when it fits lua_Integer, so "-0" is integer 0 there, while "-0.0"
+ * keeps its sign. Without integer support "-0" is -0.0, as strtod gives.
+ * -> .., number
+ */
+static const char *push_number(decoder *d, const char *s)
+{
+    const char *p = s, *end = d->end;
+    uint64_t m = 0;             /* first 19 significant digits */
+    int sig = 0, many = 0, is_float = 0, neg = 0, big_exp = 0;
+    long long frac = 0, ex = 0;
+
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p < end && *p == '0') {
+        p++;
+        if (p < end && IS_DIGIT(*p))
+            return fail(d, p, "leading zeros not allowed");
+    } else if (p < end && IS_DIGIT(*p)) {
+        do {
+            if (sig < 19) {
+                m = m * 10 + (uint64_t)(*p - '0');
+                sig++;
+            } else {
+                many = 1;
+            }
+            p++;
+        } while (p < end && IS_DIGIT(*p));
+    } else {
+        return fail(d, p, "invalid number");
+    }
+    if (p < end && *p == '.') {
+        is_float = 1;
+        p++;
+        if (p >= end || !IS_DIGIT(*p))
+            return fail(d, p, "invalid number");
+        do {
+            if (m == 0 && *p == '0') {
+                frac++;         /* leading zeros only shift the exponent */
+            } else if (sig < 19) {
+                m = m * 10 + (uint64_t)(*p - '0');
+                sig++;
+                frac++;
+            } else {
+                many = 1;
+            }
+            p++;
+        } while (p < end && IS_DIGIT(*p));
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0;
+        is_float = 1;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            eneg = (*p++ == '-');
+        if (p >= end || !IS_DIGIT(*p))
+            return fail(d, p, "invalid number");
+        do {
+            if (ex < 100000000)
+                ex = ex * 10 + (*p - '0');
+            else
+                big_exp = 1;
+            p++;
+        } while (p < end && IS_DIGIT(*p));
+        if (eneg)
+            ex = -ex;
+    }
+
+    if (!is_float && !many) {
+#if COMPAT_HAS_INTEGERS
+        if (!neg && m <= (uint64_t)LUA_MAXINTEGER) {
+            lua_pushinteger(d->L, (lua_Integer)m);
+            return p;
+        }
+        if (neg && m <= (uint64_t)LUA_MAXINTEGER + 1) {
+            lua_pushinteger(d->L, m == (uint64_t)LUA_MAXINTEGER + 1
+                                  ? LUA_MININTEGER : -(lua_Integer)m);
+            return p;
+        }
+#endif
+        /* Converting a uint64_t to double rounds correctly, like strtod. */
+        lua_pushnumber(d->L, neg ? -(lua_Number)m : (lua_Number)m);
+        return p;
+    }
+#if FAST_FLOATS
+    if (!many && !big_exp && m <= ((uint64_t)1 << 53)) {
+        long long e10 = ex - frac;
+        if (e10 >= -22 && e10 <= 22) {
+            double v = (double)m;
+            v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+            lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
+            return p;
+        }
+    }
+#endif
+    lua_pushnumber(d->L, slow_number(d, s, (size_t)(p - s)));
+    return p;
+}
+
+/* Reports where p stops matching the literal word lit. */
+static const char *fail_literal(decoder *d, const char *p, const char *lit)
+{
+    while (p < d->end && *p == *lit) {
+        p++;
+        lit++;
+    }
+    return fail_at(d, p, NULL);
+}
+
+/*
+ * Sibling containers in API responses usually share a shape, so a new table
+ * is presized like the last one closed at the same depth. Only the previous
+ * sibling's size is used, so a wrong guess costs at most what that sibling
+ * already cost, and the cap bounds a single guess.
+ */
+#define HINT_LEVELS 32
+#define HINT_MAX 4096
+
+#define LITERAL(p, end, lit) \
+    ((end) - (p) >= (ptrdiff_t)sizeof(lit) - 1 \
+     && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+int intuned_json_decode(lua_State *L, const char *buf, size_t len,
+                        const intuned_json_opts *opts, intuned_json_err *err)
+{
+    decoder d;
+    const char *p = buf, *end = buf + len;
+    int base = lua_gettop(L);
+    int max_depth = (opts && opts->max_depth > 0) ? opts->max_depth
+                                                  : INTUNED_JSON_MAX_DEPTH;
+    int keep_nulls = opts ? opts->keep_object_nulls : 0;
+    int depth = 0, ctx = CTX_TOP;
+    lua_Integer count = 0;      /* entries so far in the innermost container */
+    lua_Integer saved[HINT_LEVELS];     /* count of each shallow ancestor */
+    int hint_array[HINT_LEVELS] = {0}, hint_object[HINT_LEVELS] = {0};
+
+    d.L = L;
+    d.buf = buf;
+    d.end = end;
+    d.err = err;
+    d.scratch_idx = base + 1;
+    d.scratch = NULL;
+    d.scratch_cap = 0;
+    err->offset = 0;
+    err->msg[0] = '\0';
+
+    /* Room for the scratch slot, one value and a temporary. */
+    if (!lua_checkstack(L, 3)) {
+        fail(&d, p, "Lua stack exhausted");
+        return 0;
+    }
+    lua_pushnil(L);
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        fail(&d, p, "byte order mark not allowed");
+        goto failed;
+    }
+    p = skip_ws(p, end);
+    if (p == end) {
+        fail(&d, p, "empty input");
+        goto failed;
+    }
+
+value:  /* p is at the first byte of a value, after whitespace */
+    if (p >= end) {
+        fail_at(&d, p, NULL);
+        goto failed;
+    }
+    switch (*p) {
+    case '{':
+    case '[':
+        /* Table, key and value of the new level, plus a temporary. */
+        if (depth >= max_depth || !lua_checkstack(L, 4)) {
+            fail(&d, p, "nesting too deep");
+            goto failed;
+        }
+        if (depth < HINT_LEVELS)
+            saved[depth] = count;
+        depth++;
+        count = 0;
+        if (*p == '[') {
+            lua_createtable(L, depth < HINT_LEVELS ? hint_array[depth] : 0, 0);
+            ctx = CTX_ARRAY;
+            p = skip_ws(p + 1, end);
+            if (p < end && *p == ']') {
+                p++;
+                goto closed;
+            }
+            goto value;
+        }
+        lua_createtable(L, 0, depth < HINT_LEVELS ? hint_object[depth] : 0);
+        ctx = CTX_OBJECT;
+        p = skip_ws(p + 1, end);
+        if (p < end && *p == '}') {
+            p++;
+            goto closed;
+        }
+        goto key;
+    case '"':
+        p = push_string(&d, p);
+        break;
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        p = push_number(&d, p);
+        break;
+    case 't':
+        if (!LITERAL(p, end, "true")) {
+            fail_literal(&d, p, "true");
+            goto failed;
+        }
+        lua_pushboolean(L, 1);
+        p += 4;
+        break;
+    case 'f':
+        if (!LITERAL(p, end, "false")) {
+            fail_literal(&d, p, "false");
+            goto failed;
+        }
+        lua_pushboolean(L, 0);
+        p += 5;
+        break;
+    case 'n':
+        if (!LITERAL(p, end, "null")) {
+            fail_literal(&d, p, "null");
+            goto failed;
+        }
+        /* rawset with nil leaves the member absent, and a duplicate key
+         * still follows "last wins" by erasing the earlier value. */
+        if (ctx == CTX_OBJECT && !keep_nulls)
+            lua_pushnil(L);
+        else
+            lua_pushlightuserdata(L, NULL);
+        p += 4;
+        break;
+    default:
+        fail_at(&d, p, "a value");
+        goto failed;
+    }
+    if (p == NULL)
+        goto failed;
+
+stored: /* a complete value is on top; attach it to its container */
+    if (ctx == CTX_TOP)
+        goto done;
+    p = skip_ws(p, end);
+    if (ctx == CTX_ARRAY) {
+        lua_rawseti(L, -2, ++count);    /* .., array, value -> .., array */
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            goto value;
+        }
+        if (p < end && *p == ']') {
+            p++;
+            goto closed;
+        }
+        fail_at(&d, p, "',' or ']'");
+        goto failed;
+    }
+    lua_rawset(L, -3);          /* .., object, key, value -> .., object */
+    count++;
+    if (p < end && *p == ',') {
+        p = skip_ws(p + 1, end);
+        goto key;
+    }
+    if (p < end && *p == '}') {
+        p++;
+        goto closed;
+    }
+    fail_at(&d, p, "',' or '}'");
+    goto failed;
+
+key:    /* p is where a member's key should start, after whitespace */
+    if (p >= end || *p != '"') {
+        fail_at(&d, p, "a string key");
+        goto failed;
+    }
+    p = push_string(&d, p);     /* .., object -> .., object, key */
+    if (p == NULL)
+        goto failed;
+    p = skip_ws(p, end);
+    if (p >= end || *p != ':') {
+        fail_at(&d, p, "':'");
+        goto failed;
+    }
+    p = skip_ws(p + 1, end);
+    goto value;
+
+closed: /* the container on top is complete: .., parent, [key,] table */
+    if (depth < HINT_LEVELS) {
+        int n = count < HINT_MAX ? (int)count : HINT_MAX;
+        if (ctx == CTX_ARRAY)
+            hint_array[depth] = n;
+        else
+            hint_object[depth] = n;
+    }
+    depth--;
+    if (depth == 0) {
+        ctx = CTX_TOP;
+    } else if (lua_type(L, -2) == LUA_TSTRING) {
+        ctx = CTX_OBJECT;
+        count = depth < HINT_LEVELS ? saved[depth] : 0;   /* 0: no hint */
+    } else {
+        ctx = CTX_ARRAY;
+        /* No element is nil (null is a sentinel), so the length is exact. */
+        count = depth < HINT_LEVELS ? saved[depth]
+                                    : (lua_Integer)compat_rawlen(L, -2);
+    }
+    goto stored;
+
+done:
+    p = skip_ws(p, end);
+    if (p != end) {
+        fail(&d, p, "trailing garbage");
+        goto failed;
+    }
+    lua_replace(L, d.scratch_idx);  /* .., scratch, value -> .., value */
+    return 1;
+
+failed:
+    lua_settop(L, base);
+    return 0;
+}
+
+static void read_opts(lua_State *L, int idx, intuned_json_opts *opts)
+{
+    lua_getfield(L, idx, "keep_nulls");
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isboolean(L, -1))
+            luaL_argerror(L, idx, "keep_nulls must be a boolean");
+        opts->keep_object_nulls = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+
+    lua_getfield(L, idx, "max_depth");
+    if (!lua_isnil(L, -1)) {
+        lua_Number n = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1 && n <= INT_MAX)
+            || (lua_Number)(int)n != n)
+            luaL_argerror(L, idx, "max_depth must be a positive integer");
+        opts->max_depth = (int)n;
+    }
+    lua_pop(L, 1);
+}
+
+int intuned_json_lua_decode(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    intuned_json_opts opts = {0, 0};
+    intuned_json_err err;
+    char msg[INTUNED_JSON_ERRLEN + 48];
+
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        read_opts(L, 2, &opts);
+    }
+    if (intuned_json_decode(L, s, len, &opts, &err))
+        return 1;
+    /* Positions are 1-based for Lua users, like string.find. */
+    snprintf(msg, sizeof msg, "%s at byte %lu", err.msg,
+             (unsigned long)err.offset + 1);
+    lua_pushnil(L);
+    lua_pushstring(L, msg);
+    lua_pushinteger(L, (lua_Integer)(err.offset + 1));
+    return 3;
+}
