@@ -116,11 +116,13 @@ function M.retry(v, defaults, level)
   if type(v) ~= "table" then
     fail("option 'retry' must be a table or false", (level or 1) + 1)
   end
-  M.known(v, { max_attempts = true, base_delay = true, max_delay = true }, "retry", (level or 1) + 1)
+  M.known(v, { max_attempts = true, base_delay = true, max_delay = true, min_delay = true },
+    "retry", (level or 1) + 1)
   local p = {
     max_attempts = v.max_attempts or defaults.max_attempts,
     base_delay = v.base_delay or defaults.base_delay,
     max_delay = v.max_delay or defaults.max_delay,
+    min_delay = v.min_delay or defaults.min_delay or 0,
   }
   if type(p.max_attempts) ~= "number" or p.max_attempts < 1 or p.max_attempts % 1 ~= 0 then
     fail("retry.max_attempts must be an integer >= 1", (level or 1) + 1)
@@ -130,6 +132,10 @@ function M.retry(v, defaults, level)
   end
   if type(p.max_delay) ~= "number" or p.max_delay ~= p.max_delay or p.max_delay < 0 then
     fail("retry.max_delay must be a number >= 0", (level or 1) + 1)
+  end
+  if type(p.min_delay) ~= "number" or p.min_delay ~= p.min_delay or p.min_delay < 0
+    or p.min_delay > p.max_delay then
+    fail("retry.min_delay must be a number from 0 to retry.max_delay", (level or 1) + 1)
   end
   return p
 end
