@@ -27,3 +27,18 @@ describe("fault matrix", function()
     assert.are.equal(3, #fx.server():requests("/runs/" .. run_id))
   end)
 end)
+
+describe("README Reliability table", function()
+  local file = assert(io.open("README.md"))
+  local readme = file:read("*a")
+  file:close()
+  local section = readme:match("\n## Reliability\n(.-)\n## ") or ""
+
+  it("lists every row of the matrix with its outcome and attempts", function()
+    for _, row in ipairs(matrix.rows) do
+      local outcome = row.ok and "the run" or ("`%s`%s"):format(row.kind, row.status and (" " .. row.status) or "")
+      local line = ("| %s | %s | %d |"):format(row.name, outcome, row.attempts)
+      assert(section:find(line, 1, true), "README lacks: " .. line)
+    end
+  end)
+end)

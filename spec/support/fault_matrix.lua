@@ -71,7 +71,7 @@ M.rows = {
   { name = "stalled body (headers, then nothing)", scenario = "stall-30",
     opts = { timeout = 0.25 }, kind = "timeout", attempts = 3 },
   { name = "stalled headers (connected, then nothing)", scenario = "stall-headers-30",
-    opts = { timeout = 0.25, retry = { max_attempts = 2 } }, kind = "timeout", attempts = 2 },
+    opts = { timeout = 0.25 }, kind = "timeout", attempts = 3 },
   { name = "503 without a body twice, then the run", scenario = "flaky-503-2", ok = true, attempts = 3 },
 
   -- 2xx bodies that are not the promised JSON: never retried.
