@@ -8,6 +8,8 @@ local emulator = require("support.emulator")
 local matrix = require("support.fault_matrix")
 local fx = require("support.fixtures")
 
+local unpack = table.unpack or unpack
+
 local function random_hex(n)
   local out = {}
   for i = 1, n do out[i] = ("%x"):format(math.random(0, 15)) end
@@ -108,7 +110,7 @@ describe("the API key", function()
     local client = intuned.new(base)
     local calls = { { "p", "j", "a\nb" }, { "", "j", "r" }, { "p", "j", 42 }, { "p", "j", "r", { bad = 1 } } }
     for _, args in ipairs(calls) do
-      local ok, msg = pcall(client.get_job_run, client, table.unpack and table.unpack(args) or unpack(args))
+      local ok, msg = pcall(client.get_job_run, client, unpack(args))
       assert(not ok)
       texts[#texts + 1] = tostring(msg)
     end
