@@ -1,0 +1,169 @@
+-- intuned inside a real nginx with its Lua module (LuaJIT), the way an
+-- OpenResty-style site uses it: spec/nginx/app.lua calls the client from
+-- content_by_lua, access_by_lua, an ngx.timer.at callback and
+-- init_worker_by_lua, against the emulator. One worker process, so every
+-- request shares one event loop.
+local fx = require("support.fixtures")
+local nginx_app = require("support.nginx_app")
+local dump = require("nginx.dump")
+local socket = require("socket")
+
+local has_cjson, json = pcall(require, "cjson")
+if not has_cjson then
+  json = require("dkjson")
+end
+
+local STALL = 2          -- seconds the stalled run keeps its answer back
+local OTHERS = 20        -- requests sent while it stalls
+local WELL_UNDER = 1     -- what each of them must stay under, in seconds
+
+-- Waits (polling, bounded) until the emulator has received a request for `id`.
+local function wait_for_request(srv, id)
+  local deadline = socket.gettime() + 5
+  while #srv:requests(id) == 0 do
+    assert(socket.gettime() < deadline, "the emulator never saw " .. id)
+    socket.sleep(0.01)
+  end
+end
+
+describe("nginx", function()
+  local srv, app
+
+  setup(function()
+    srv = fx.server()
+    app = nginx_app.start { emulator = srv, pool = true }
+  end)
+
+  teardown(function()
+    if app then
+      app:stop()
+    end
+  end)
+
+  local function fetch(path)
+    local status, body, seconds = app:get(path)
+    assert.are.equal(200, status, body)
+    return json.decode(body), seconds
+  end
+
+  describe("with a thread pool", function()
+    it("gives the same decoded result in content_by_lua as in plain Lua", function()
+      local client = fx.client()
+      for _, scenario in ipairs({ "ok", "nulls", "failed" }) do
+        local id = fx.id(scenario)
+        local got = fetch("/fetch?id=" .. id)
+        assert.is_nil(got.raised)
+        assert.is_nil(got.error)
+        local res = assert(client:get_job_run(fx.PROJECT, fx.JOB, id))
+        -- the emulator makes a fresh correlation id for every answer
+        local function same_part(text)
+          return (text:gsub('"correlationId"="[^"]*"', '"correlationId"=?'))
+        end
+        assert.are.equal(same_part(dump(res)), same_part(got.dump))
+      end
+      client:close()
+    end)
+
+    it("answers 20 other requests in well under 2 s while one waits 2 s on a stalled run", function()
+      local stalled = fx.id("stall-headers-" .. STALL)
+      local paths = { "/fetch?id=" .. stalled }
+      for i = 1, OTHERS do
+        paths[#paths + 1] = "/fetch?id=" .. fx.id("ok") .. "-" .. i
+      end
+      local replies = app:get_many(paths, {
+        after_first = function() wait_for_request(srv, stalled) end,
+      })
+      local slow = replies[1]
+      assert.are.equal(200, slow.status)
+      assert.are.equal("SUCCESS", json.decode(slow.body).status)
+      assert.is_true(slow.seconds >= STALL - 0.1, "the stalled request took " .. slow.seconds .. " s")
+      for i = 2, OTHERS + 1 do
+        local r = replies[i]
+        assert.truthy(r, "no answer for " .. paths[i])
+        assert.are.equal(200, r.status)
+        assert.are.equal("SUCCESS", json.decode(r.body).status, r.body)
+        assert.is_true(r.seconds < WELL_UNDER, paths[i] .. " took " .. r.seconds .. " s")
+        assert.is_true(r.finished < slow.finished, paths[i] .. " waited for the stalled request")
+      end
+    end)
+
+    it("keeps connections alive inside the pool", function()
+      local first = fetch("/fetch?id=" .. fx.id("ok"))
+      local second = fetch("/fetch?id=" .. fx.id("ok"))
+      local third = fetch("/fetch?id=" .. fx.id("ok"))
+      assert.is_true(second.reused)
+      assert.is_true(third.reused)
+      assert.are.equal(first.connection, second.connection)
+      assert.are.equal(second.connection, third.connection)
+    end)
+
+    it("works from access_by_lua", function()
+      local status, body = app:get("/guarded?id=" .. fx.id("ok"))
+      assert.are.equal(200, status)
+      assert.are.equal("allowed\n", body)
+      status = app:get("/guarded?id=" .. fx.id("running"))
+      assert.are.equal(403, status)
+    end)
+
+    it("works from an ngx.timer.at callback", function()
+      local id = fx.id("ok")
+      local got = fetch("/timer?id=" .. id)
+      assert.is_nil(got.raised)
+      assert.are.equal("timer", got.phase)
+      assert.are.equal("SUCCESS", got.status)
+      assert.truthy(got.dump:find(id, 1, true))
+    end)
+
+    it("refuses in init_worker_by_lua unless the client was made with blocking = true", function()
+      local got = fetch("/init_worker")
+      assert.are.equal("SUCCESS", got.blocking.status)
+      assert.truthy(got.pool.raised:find("cannot use nginx's thread pool in the init_worker phase", 1, true),
+        got.pool.raised)
+      assert.truthy(got.pool.raised:find("blocking = true", 1, true))
+    end)
+
+    it("names a thread pool that nginx does not have", function()
+      local got = fetch("/fetch?pool=reports&id=" .. fx.id("ok"))
+      assert.truthy(got.raised:find("nginx has no thread pool 'reports'", 1, true), got.raised)
+      assert.truthy(got.raised:find("thread_pool reports threads=", 1, true), got.raised)
+    end)
+
+    it("never writes the API key to nginx's error log", function()
+      assert.is_nil(app:error_log():find(srv.api_key, 1, true))
+    end)
+  end)
+
+  describe("without a thread pool", function()
+    local plain
+
+    setup(function()
+      plain = nginx_app.start { emulator = srv, pool = false }
+    end)
+
+    teardown(function()
+      if plain then
+        plain:stop()
+      end
+    end)
+
+    it("raises a clear error instead of blocking the event loop", function()
+      local status, body = plain:get("/fetch?id=" .. fx.id("ok"))
+      assert.are.equal(200, status)
+      local got = json.decode(body)
+      assert.truthy(got.raised, body)
+      assert.truthy(got.raised:find("nginx has no thread pool 'intuned'", 1, true), got.raised)
+      assert.truthy(got.raised:find("thread_pool intuned threads=", 1, true), got.raised)
+      assert.truthy(got.raised:find("blocking = true", 1, true), got.raised)
+      assert.is_nil(got.raised:find(srv.api_key, 1, true))
+    end)
+
+    it("runs requests in the worker when the client is made with blocking = true", function()
+      local id = fx.id("ok")
+      local status, body = plain:get("/fetch?blocking=1&id=" .. id)
+      assert.are.equal(200, status)
+      local got = json.decode(body)
+      assert.are.equal("SUCCESS", got.status, body)
+      assert.truthy(got.dump:find(id, 1, true))
+    end)
+  end)
+end)
