@@ -28,7 +28,7 @@ LIBS    := -lcurl
 MATRIX  := lua5.1:/usr/include/lua5.1 lua5.2:/usr/include/lua5.2 lua5.3:/usr/include/lua5.3 \
            lua5.4:/usr/include/lua5.4 luajit:/usr/include/luajit-2.1
 MATRIX_PACKAGES := lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
-           lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
+           lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev valgrind
 
 BUILD   := build/$(notdir $(LUA))
 SRCS    := $(wildcard src/*.c)

@@ -64,6 +64,17 @@ describe("nginx", function()
       client:close()
     end)
 
+    it("carries intuned.null across from the pool (keep_nulls)", function()
+      local client = fx.client()
+      local id = fx.id("nulls")
+      local got = fetch("/fetch?keep_nulls=1&id=" .. id)
+      local res = assert(client:get_job_run(fx.PROJECT, fx.JOB, id, { keep_nulls = true }))
+      assert.are.equal(require("intuned").null, res.jobRun.payloads)
+      assert.truthy(got.dump:find('"payloads"=null', 1, true), got.dump)
+      assert.are.equal(dump(res), got.dump)
+      client:close()
+    end)
+
     it("answers 20 other requests in well under 2 s while one waits 2 s on a stalled run", function()
       local stalled = fx.id("stall-headers-" .. STALL)
       local paths = { "/fetch?id=" .. stalled }

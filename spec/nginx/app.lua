@@ -37,8 +37,8 @@ end
 
 -- get_job_run as a JSON-able report: the run (dumped), meta, or the error,
 -- or the message of what it raised.
-local function report(c, id)
-  local ok, res, err, meta = pcall(c.get_job_run, c, PROJECT, JOB, id)
+local function report(c, id, opts)
+  local ok, res, err, meta = pcall(c.get_job_run, c, PROJECT, JOB, id, opts)
   if not ok then
     return { raised = tostring(res) }
   end
@@ -60,7 +60,8 @@ end
 
 function M.fetch()
   local args = ngx.req.get_uri_args()
-  say(report(client(args.blocking == "1", args.pool), args.id))
+  say(report(client(args.blocking == "1", args.pool), args.id,
+    args.keep_nulls == "1" and { keep_nulls = true } or nil))
 end
 
 function M.guard()
