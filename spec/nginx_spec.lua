@@ -144,6 +144,50 @@ describe("nginx", function()
     end)
   end)
 
+  describe("examples/openresty/nginx.conf", function()
+    local example
+
+    -- The example as a user runs it, only pointed at this tree (it expects
+    -- `make install LUA=luajit`), on a free port, in the foreground.
+    local function conf(values)
+      local text = assert(io.open(values.ROOT .. "/examples/openresty/nginx.conf")):read("*a")
+      local n
+      -- plus the readiness probe of support.nginx_app
+      text, n = text:gsub("listen 8080;", "listen 127.0.0.1:" .. values.PORT .. ";\n"
+        .. "        location = /ping { content_by_lua_block { ngx.say(ngx.config.prefix()) } }")
+      assert(n == 1, "no `listen 8080;` in the example")
+      text, n = text:gsub("\nhttp {\n", ("\nhttp {\n    lua_package_path \"%s/lua/?.lua;;\";\n"
+        .. "    lua_package_cpath \"%s/%s/?.so;;\";\n"):format(values.ROOT, values.ROOT, values.BUILD))
+      assert(n == 1, "no `http {` in the example")
+      return values.USER_LINE .. "\ndaemon off;\n" .. text
+    end
+
+    setup(function()
+      example = nginx_app.start { emulator = srv, conf = conf }
+    end)
+
+    teardown(function()
+      if example then
+        example:stop()
+      end
+    end)
+
+    it("serves a run's status as JSON, and a 404 for an unknown run", function()
+      local id = fx.id("ok")
+      local status, body = example:get("/runs/my-project/my-sample-job/" .. id)
+      assert.are.equal(200, status, body)
+      assert.are.same({ id = id, status = "SUCCESS", payloads = 100, finished = true }, json.decode(body))
+      status, body = example:get("/runs/my-project/my-sample-job/" .. fx.id("notfound"))
+      assert.are.equal(404, status, body)
+      assert.are.equal("api", json.decode(body).kind)
+    end)
+
+    it("lets a report through only once its run has finished (access_by_lua)", function()
+      assert.are.equal(200, (example:get("/reports/my-project/my-sample-job/" .. fx.id("ok"))))
+      assert.are.equal(403, (example:get("/reports/my-project/my-sample-job/" .. fx.id("running"))))
+    end)
+  end)
+
   describe("without a thread pool", function()
     local plain
 

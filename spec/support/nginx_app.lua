@@ -191,19 +191,26 @@ end
 local function attempt(opts, tree, build)
   local _, prefix = compat.run("mktemp -d")
   prefix = prefix:gsub("%s+$", "")
-  assert(compat.execute("chmod 755 " .. shell_quote(prefix) .. " && mkdir " .. shell_quote(prefix .. "/tmp")))
+  assert(compat.execute("chmod 755 " .. shell_quote(prefix) .. " && mkdir " .. shell_quote(prefix .. "/tmp")
+    .. " " .. shell_quote(prefix .. "/logs")))
   local port = free_port()
   local srv = opts.emulator
   write_file(prefix .. "/app_config.lua", ("return { base_url = %q, api_key = %q, workspace_id = %q }\n")
     :format(srv.base_url, srv.api_key, srv.workspace_id))
   local _, uid = compat.run("id -u")
-  write_file(prefix .. "/nginx.conf", render(assert(read_file(tree .. "/spec/nginx/nginx.conf.in")), {
+  local values = {
     PREFIX = prefix, ROOT = tree, BUILD = build, PORT = tostring(port),
     MODULES_DIR = opts.modules_dir or "/usr/share/nginx/modules",
     USER_LINE = uid:match("^0%s*$") and "user root;" or "",
     THREAD_POOL = opts.pool and ("thread_pool intuned threads=" .. THREADS .. ";") or "# no thread pool",
-  }))
-  compat.execute("sh " .. shell_quote(tree .. "/spec/server/watchdog.sh") .. " " .. own_pid() .. " "
+  }
+  write_file(prefix .. "/nginx.conf", opts.conf and opts.conf(values)
+    or render(assert(read_file(tree .. "/spec/nginx/nginx.conf.in")), values))
+  -- The settings also go into nginx's environment, for configurations that
+  -- keep them with `env` (examples/openresty/nginx.conf).
+  compat.execute(("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s ")
+    :format(shell_quote(srv.workspace_id), shell_quote(srv.api_key), shell_quote(srv.base_url))
+    .. "sh " .. shell_quote(tree .. "/spec/server/watchdog.sh") .. " " .. own_pid() .. " "
     .. shell_quote(prefix) .. " " .. shell_quote(opts.nginx or "/usr/sbin/nginx") .. " </dev/null >/dev/null 2>&1 &")
   local deadline = socket.gettime() + START_TIMEOUT
   local app = setmetatable({ prefix = prefix, port = port, threads = opts.pool and THREADS }, App)
@@ -214,7 +221,8 @@ local function attempt(opts, tree, build)
     local log = read_file(prefix .. "/error.log") or ""
     local failed = exists(prefix .. "/nginx.exit") or socket.gettime() > deadline
     if log:find("Address already in use", 1, true) or failed then
-      local message = "nginx did not start; error.log:\n" .. log .. (read_file(prefix .. "/nginx.out") or "")
+      local message = ("nginx did not answer /ping with its prefix within %d s; error.log:\n%s%s")
+        :format(START_TIMEOUT, log, read_file(prefix .. "/nginx.out") or "")
       app:stop()
       return nil, log:find("Address already in use", 1, true) and "busy" or message
     end
@@ -223,7 +231,9 @@ local function attempt(opts, tree, build)
 end
 
 --- Starts the application's nginx. opts: emulator (a started emulator),
--- pool (configure `thread_pool intuned`), nginx, modules_dir.
+-- pool (configure `thread_pool intuned`), nginx, modules_dir, conf (a
+-- function(values) -> configuration text, instead of spec/nginx's template;
+-- values: PREFIX, ROOT, BUILD, PORT, USER_LINE, MODULES_DIR, THREAD_POOL).
 function M.start(opts)
   local tree = root()
   local build = M.build(tree)
