@@ -24,6 +24,11 @@ local M = {}
 
 M.DEFAULT_POOL = "intuned"
 
+-- What ngx.run_worker_thread says when all its VMs are busy, and how long
+-- to wait between tries then (seconds).
+local NO_VM = "no available Lua vm"
+local VM_WAIT_FIRST, VM_WAIT_MAX = 0.002, 0.05
+
 -- Phases where ngx.run_worker_thread may be called.
 local POOL_PHASES = { rewrite = true, access = true, content = true, timer = true }
 
@@ -113,20 +118,36 @@ local function pool_session_proxy(opts, pool)
         .. " and ngx.timer callbacks); make the client with blocking = true to run the"
         .. " request in the worker itself"):format(phase))
     end
-    local ok, status, body, meta, curl_code = run_worker_thread(pool, "intuned.ngx", "pool_get",
-      opts, url, timeout, keep_nulls and true or false)
+    -- Every VM busy (more requests at once than lua_worker_thread_vm_pool_size):
+    -- wait for one, within the attempt's timeout, rather than fail a burst.
+    local give_up = ngx.now() + (timeout or opts.timeout)
+    local pause = VM_WAIT_FIRST
+    local ok, status, body, meta, curl_code
+    while true do
+      ok, status, body, meta, curl_code = run_worker_thread(pool, "intuned.ngx", "pool_get",
+        opts, url, timeout, keep_nulls and true or false)
+      if ok or status ~= NO_VM or ngx.now() + pause > give_up then
+        break
+      end
+      ngx.sleep(pause)
+      ngx.update_time()
+      pause = math.min(pause * 2, VM_WAIT_MAX)
+    end
     if ok then
       return status, body, meta, curl_code
     end
     local message = tostring(status)
+    if message == NO_VM then
+      return nil, "timeout", "nginx thread pool: no free Lua VM (lua_worker_thread_vm_pool_size) in time"
+    end
     if message:find("thread pool", 1, true) and message:find("not found", 1, true) then
       no_pool(pool)
     end
     if message:find("module 'intuned.ngx' not found", 1, true) then
       fail("the thread pool's Lua VMs cannot load intuned.ngx: " .. message)
     end
-    -- No free pool VM, a full task queue: the request never left, so it
-    -- is a network-class failure and may be retried.
+    -- A full task queue and the like: the request never left, so it is a
+    -- network-class failure and may be retried.
     return nil, "network", "nginx thread pool: " .. message
   end
 
