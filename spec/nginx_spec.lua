@@ -26,6 +26,19 @@ local function wait_for_request(srv, id)
   end
 end
 
+describe("nginx options outside nginx", function()
+  it("accepts blocking and thread_pool, which change nothing in plain Lua", function()
+    local client = fx.client { blocking = false, thread_pool = "reports" }
+    assert.truthy(client:get_job_run(fx.PROJECT, fx.JOB, fx.id("ok")))
+    client:close()
+  end)
+
+  it("rejects them with the wrong type, naming the option", function()
+    assert.has_error(function() fx.client { blocking = "yes" } end, "intuned: option 'blocking' must be a boolean")
+    assert.has_error(function() fx.client { thread_pool = 4 } end, "intuned: option 'thread_pool' must be a string")
+  end)
+end)
+
 describe("nginx", function()
   local srv, app
 
