@@ -3,3 +3,6 @@ max_line_length = 120
 files["spec"] = { std = "+busted" }
 files["spec/server"] = { globals = { "ngx" } }
 exclude_files = { "build", "luarocks-tree", "lua_modules" }
+files["lua/intuned/ngx.lua"] = { read_globals = { "ngx" } }
+files["spec/nginx"] = { globals = { "ngx" } }
+files["examples/openresty"] = { globals = { "ngx" } }

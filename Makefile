@@ -1,8 +1,15 @@
 # intuned-lua: build, test, demo, lint, install.
 # LuaRocks-style variables can be overridden: make LUA_VERSION=5.3
 
+# or by interpreter: make LUA=lua5.1, make LUA=luajit (builds into build/$(LUA)).
+ifdef LUA
+LUA_VERSION ?= $(if $(filter luajit%,$(notdir $(LUA))),5.1,$(patsubst lua%,%,$(notdir $(LUA))))
+endif
 LUA_VERSION ?= 5.4
 LUA         ?= lua$(LUA_VERSION)
+ifneq ($(filter luajit%,$(notdir $(LUA))),)
+LUA_INCDIR  ?= /usr/include/luajit-2.1
+endif
 LUA_INCDIR  ?= /usr/include/lua$(LUA_VERSION)
 CURL_INCDIR ?= $(shell curl-config --cflags 2>/dev/null | sed -n 's/^-I//p')
 PREFIX      ?= /usr/local
@@ -17,12 +24,18 @@ ALLCFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
 LDFLAGS ?=
 LIBS    := -lcurl
 
-BUILD   := build/lua$(LUA_VERSION)
+# make test-all: interpreter and header folder of each build.
+MATRIX  := lua5.1:/usr/include/lua5.1 lua5.2:/usr/include/lua5.2 lua5.3:/usr/include/lua5.3 \
+           lua5.4:/usr/include/lua5.4 luajit:/usr/include/luajit-2.1
+MATRIX_PACKAGES := lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
+           lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev valgrind
+
+BUILD   := build/$(notdir $(LUA))
 SRCS    := $(wildcard src/*.c)
 OBJS    := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 MODULE  := $(BUILD)/intuned/core.so
 
-.PHONY: all deps test demo lint install clean
+.PHONY: all deps test test-all embed demo lint install clean
 
 all: $(MODULE)
 
@@ -41,6 +54,20 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) scripts/run-specs.sh
+
+# The whole suite on Lua 5.1, 5.2, 5.3, 5.4 and LuaJIT, one build folder each,
+# ending with one combined "N passed, N failed" line.
+test-all: deps
+	@PACKAGES="$(MATRIX_PACKAGES)" scripts/deps.sh
+	@scripts/test-all.sh $(MATRIX)
+
+# examples/embed: a C host program that embeds Lua and uses the module.
+EMBED := $(BUILD)/embed
+embed: $(EMBED)
+
+$(EMBED): examples/embed/embed.c | $(BUILD)/intuned
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) -I$(LUA_INCDIR) $< -o $@ \
+		$(LDFLAGS) $(shell pkg-config --libs $(notdir $(LUA)) 2>/dev/null || echo -llua$(LUA_VERSION)) -lm -ldl
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -34,7 +34,9 @@ build = {
     },
     intuned = "lua/intuned.lua",
     ["intuned.check"] = "lua/intuned/check.lua",
+    ["intuned.compat"] = "lua/intuned/compat.lua",
     ["intuned.errors"] = "lua/intuned/errors.lua",
+    ["intuned.ngx"] = "lua/intuned/ngx.lua",
     ["intuned.retry"] = "lua/intuned/retry.lua",
   },
 }

@@ -10,6 +10,7 @@
 
 local core = require("intuned.core")
 local check = require("intuned.check")
+local compat = require("intuned.compat")
 local errors = require("intuned.errors")
 local retry = require("intuned.retry")
 
@@ -47,13 +48,26 @@ local CLIENT_OPTIONS = {
   workspace_id = true, api_key = true, base_url = true, timeout = true,
   connect_timeout = true, deadline = true, retry = true, ca_file = true,
   ca_path = true, proxy = true, user_agent = true, max_response_bytes = true,
-  clock = true, sleep = true, random = true,
+  clock = true, sleep = true, random = true, blocking = true, thread_pool = true,
 }
 
 local CALL_OPTIONS = { timeout = true, deadline = true, retry = true, keep_nulls = true }
 
 local DEFAULT_TIMEOUT = 30
 local DEFAULT_CONNECT_TIMEOUT = 10
+
+-- Where requests run: on the caller's thread (intuned.core), or inside nginx
+-- in its thread pool (intuned.ngx), unless blocking = true asks otherwise.
+local function transport(opts)
+  if opts.blocking ~= nil and type(opts.blocking) ~= "boolean" then
+    check.fail("option 'blocking' must be a boolean", 2)
+  end
+  local pool = check.string(opts, "thread_pool", 2)
+  if not opts.blocking and compat.in_nginx() then
+    return require("intuned.ngx").transport(pool)
+  end
+  return core
+end
 
 -- intuned.new(opts) -> client. Raises on misuse (bad or missing options).
 function intuned.new(opts)
@@ -71,6 +85,7 @@ function intuned.new(opts)
   if max_bytes ~= nil and (type(max_bytes) ~= "number" or max_bytes < 1 or max_bytes % 1 ~= 0) then
     check.fail("option 'max_response_bytes' must be a positive integer")
   end
+  local via = transport(opts)
   local self = setmetatable({
     workspace_id = workspace_id,
     base_url = base_url,
@@ -78,11 +93,11 @@ function intuned.new(opts)
     deadline = check.positive(opts, "deadline", 1),
     retry = check.retry(opts.retry, retry.DEFAULTS, 1),
     clock = check.func(opts, "clock", 1) or core.now,
-    sleep = check.func(opts, "sleep", 1) or core.sleep,
+    sleep = check.func(opts, "sleep", 1) or via.sleep,
     random = check.func(opts, "random", 1) or math.random,
   }, Client)
   self.prefix = base_url .. "/" .. workspace_id .. "/projects/"
-  self.session = core.session {
+  self.session = via.session {
     api_key = key,
     timeout = self.timeout,
     connect_timeout = check.positive(opts, "connect_timeout", 1) or DEFAULT_CONNECT_TIMEOUT,

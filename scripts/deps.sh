@@ -1,12 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages the build, the specs and the demo need, when
 # they are missing. Needs root (apt-get) only when something is missing.
+# lua5.1 and its headers: the LuaRocks check installs for 5.1 too;
+# libluajit2-5.1-dev: the nginx spec builds the module for nginx's LuaJIT
+# (luajit2 is the OpenResty LuaJIT that nginx's Lua module links; Debian's
+# luajit and libluajit-5.1-dev would remove that module).
 set -eu
 
 PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
   lua5.4 liblua5.4-dev libcurl4-openssl-dev
   lua-cjson lua-busted lua-check lua-socket luarocks
-  nginx-light libnginx-mod-http-lua"}
+  nginx-light libnginx-mod-http-lua
+  lua5.1 liblua5.1-0-dev libluajit2-5.1-dev"}
 
 missing=""
 for p in $PACKAGES; do

@@ -1,14 +1,13 @@
 local fx = require("support.fixtures")
+local compat = require("intuned.compat")
 
 local function run_example(script, args)
   local srv = fx.server()
-  local cmd = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s %s %s %s 2>&1")
+  local cmd = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s %s %s %s")
     :format(srv.workspace_id, srv.api_key, srv.base_url, fx.lua(), script, args)
-  local p = io.popen(cmd)
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  if type(ok) == "number" then code = ok end -- Lua 5.1: close returns the status
-  return out, ok == true or code == 0
+  -- compat.run: on 5.1 and LuaJIT pipe:close() does not give the exit status
+  local ok, out = compat.run(cmd, true)
+  return out, ok
 end
 
 describe("examples", function()

@@ -54,7 +54,14 @@ static inline void *compat_testudata(lua_State *L, int ud, const char *tname)
 #define COMPAT_HAS_INTEGERS 0
 #endif
 
-/* A short name for the running Lua, used in the User-Agent. */
+/*
+ * A short name for the Lua the module was built for, used in the User-Agent.
+ * LuaJIT's lua.h does not say "LuaJIT" (LUA_VERSION is "Lua 5.1"); its
+ * luaconf.h defines LUA_LJDIR, and luajit.h has the version string.
+ */
+#if defined(LUA_LJDIR) && !defined(LUAJIT_VERSION)
+#include <luajit.h>
+#endif
 #if defined(LUAJIT_VERSION)
 #define COMPAT_LUA_NAME LUAJIT_VERSION
 #else

@@ -1,0 +1,118 @@
+-- The application of the nginx that spec/nginx_spec.lua starts: handlers
+-- that use intuned the way an OpenResty-style site would. Each answers with
+-- one JSON object that the spec reads.
+local cjson = require("cjson")
+local intuned = require("intuned")
+local dump = require("dump")
+
+local M = {}
+
+local PROJECT, JOB = "my-project", "my-sample-job"
+
+local config
+
+local function settings()
+  if not config then
+    config = dofile(ngx.config.prefix() .. "app_config.lua")
+  end
+  return config
+end
+
+-- Clients are made once per worker and option set, like an application
+-- would keep one in a module: the requests run in the pool's VMs, which
+-- keep the connections.
+local clients = {}
+
+local function client(blocking, pool)
+  local key = tostring(blocking) .. "/" .. tostring(pool)
+  if not clients[key] then
+    local c = settings()
+    clients[key] = intuned.new {
+      base_url = c.base_url, api_key = c.api_key, workspace_id = c.workspace_id,
+      blocking = blocking, thread_pool = pool, retry = false,
+    }
+  end
+  return clients[key]
+end
+
+-- get_job_run as a JSON-able report: the run (dumped), meta, or the error,
+-- or the message of what it raised.
+local function report(c, id, opts)
+  local ok, res, err, meta = pcall(c.get_job_run, c, PROJECT, JOB, id, opts)
+  if not ok then
+    return { raised = tostring(res) }
+  end
+  if not res then
+    return { error = tostring(err), kind = err.kind }
+  end
+  return {
+    dump = dump(res),
+    status = res.jobRun.status,
+    reused = meta.reused,
+    connection = meta.headers["x-connection"],
+  }
+end
+
+local function say(t)
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(cjson.encode(t))
+end
+
+function M.fetch()
+  local args = ngx.req.get_uri_args()
+  say(report(client(args.blocking == "1", args.pool), args.id,
+    args.keep_nulls == "1" and { keep_nulls = true } or nil))
+end
+
+function M.guard()
+  local c = client()
+  local res = c:get_job_run(PROJECT, JOB, ngx.var.arg_id)
+  if not (res and intuned.is_terminal(res)) then
+    return ngx.exit(ngx.HTTP_FORBIDDEN)
+  end
+end
+
+function M.timer()
+  local id = ngx.var.arg_id
+  local dict = ngx.shared.app
+  local ok, err = ngx.timer.at(0, function(premature)
+    if not premature then
+      local r = report(client(), id)
+      r.phase = ngx.get_phase()
+      dict:set("timer:" .. id, cjson.encode(r))
+    end
+  end)
+  if not ok then
+    return say({ raised = "ngx.timer.at: " .. tostring(err) })
+  end
+  -- The timer runs on this worker's event loop too: wait for it without
+  -- blocking that loop.
+  for _ = 1, 1000 do
+    local done = dict:get("timer:" .. id)
+    if done then
+      ngx.header["Content-Type"] = "application/json"
+      return ngx.say(done)
+    end
+    ngx.sleep(0.01)
+  end
+  say({ raised = "the timer did not finish within 10 s" })
+end
+
+-- init_worker_by_lua: no pool can be used here, so only blocking = true
+-- clients may make requests.
+function M.init_worker()
+  local dict = ngx.shared.app
+  local id = "ok.init-" .. ngx.worker.pid()
+  dict:set("init:blocking", cjson.encode(report(client(true), id)))
+  dict:set("init:pool", cjson.encode(report(client(), id)))
+end
+
+function M.init_worker_report()
+  local dict = ngx.shared.app
+  say({
+    blocking = cjson.decode(dict:get("init:blocking")),
+    pool = cjson.decode(dict:get("init:pool")),
+  })
+end
+
+return M
