@@ -27,7 +27,7 @@ build = {
   type = "builtin",
   modules = {
     ["intuned.core"] = {
-      sources = { "src/core.c", "src/http.c", "src/json.c" },
+      sources = { "src/core.c", "src/http.c", "src/json.c", "src/multi.c", "src/download.c" },
       libraries = { "curl" },
       libdirs = { "$(CURL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },

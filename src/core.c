@@ -14,12 +14,16 @@ static const luaL_Reg core_functions[] = {
     {"session", intuned_http_session_new},
     {"now", intuned_http_now},
     {"sleep", intuned_http_sleep},
+    {"batch", intuned_multi_new},
+    {"download", intuned_download},
     {NULL, NULL}
 };
 
 int luaopen_intuned_core(lua_State *L)
 {
     intuned_http_init(L);
+    intuned_multi_init(L);
+    intuned_download_init(L);
     compat_newlib(L, core_functions);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

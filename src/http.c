@@ -579,7 +579,7 @@ int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int keep_nulls
     }
     lua_pushboolean(L, connects == 0);
     lua_setfield(L, meta, "reused");
-    lua_pushnumber(L, (lua_Number)x->received);
+    lua_pushinteger(L, (lua_Integer)x->received);
     lua_setfield(L, meta, "bytes");
 
     if (x->streamed) {
