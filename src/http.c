@@ -551,7 +551,7 @@ void intuned_xfer_trim(intuned_xfer *x)
     x->head.len = 0;
 }
 
-int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int keep_nulls)
+int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int flags)
 {
     long status = 0, connects = 0;
     intuned_json_opts jopts = {0, 0};
@@ -562,7 +562,7 @@ int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int keep_nulls
         return luaL_error(L, "intuned.core: out of memory");
     if (rc != CURLE_OK)
         return push_failure(L, x, rc);
-    jopts.keep_object_nulls = keep_nulls;
+    jopts.keep_object_nulls = (flags & INTUNED_KEEP_NULLS) != 0;
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ctype);
     curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &connects);
@@ -584,7 +584,7 @@ int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int keep_nulls
 
     if (x->streamed) {
         lua_pushnil(L); /* the body is in the file */
-    } else if (is_json_type(ctype)) {
+    } else if (is_json_type(ctype) && !(flags & INTUNED_RAW)) {
         intuned_json_err jerr;
         if (x->body.len == 0) {
             lua_pushliteral(L, "");
@@ -619,11 +619,11 @@ long intuned_opt_timeout_ms(lua_State *L, int idx, long def)
 }
 
 /*
- * session:get(url [, timeout [, keep_nulls]]) -> status, body, meta
+ * session:get(url [, timeout [, keep_nulls [, raw]]]) -> status, body, meta
  *                                            | nil, kind, message, curl_code
  * timeout (seconds) applies to this request only. body is the decoded JSON
- * value when the content type is JSON and the body decodes, else the raw
- * string; meta = { headers, content_type, retry_after, location, reused,
+ * value when the content type is JSON and the body decodes (unless raw),
+ * else the raw string; meta = { headers, content_type, retry_after, location, reused,
  * bytes, decode_error, decode_offset }.
  */
 static int session_get(lua_State *L)
@@ -631,7 +631,8 @@ static int session_get(lua_State *L)
     session *s = session_check(L, 1);
     const char *url = luaL_checkstring(L, 2);
     long timeout_ms = intuned_opt_timeout_ms(L, 3, s->timeout_ms);
-    int keep_nulls = lua_toboolean(L, 4), n;
+    int flags = (lua_toboolean(L, 4) ? INTUNED_KEEP_NULLS : 0)
+              | (lua_toboolean(L, 5) ? INTUNED_RAW : 0), n;
     CURLcode rc;
 
     lua_settop(L, 2);
@@ -644,7 +645,7 @@ static int session_get(lua_State *L)
     /* libcurl has returned: from here on Lua errors are safe. */
     if (s->x.out_of_memory)
         intuned_xfer_trim(&s->x); /* before push raises */
-    n = intuned_xfer_push(L, &s->x, rc, keep_nulls);
+    n = intuned_xfer_push(L, &s->x, rc, flags);
     intuned_xfer_trim(&s->x);
     return n;
 }

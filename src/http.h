@@ -50,10 +50,12 @@ void intuned_xfer_free(intuned_xfer *x);
 /*
  * After the transfer ended with rc: pushes status, body, meta or
  * nil, kind, message, curl_code (the values of session:get) and returns
- * their count. Lua errors it may raise are memory errors only; the caller
+ * their count. flags: INTUNED_KEEP_NULLS, INTUNED_RAW (never decode). Lua errors it may raise are memory errors only; the caller
  * must own x in a way the garbage collector frees.
  */
-int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int keep_nulls);
+#define INTUNED_KEEP_NULLS 1
+#define INTUNED_RAW 2
+int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int flags);
 
 /* The session at idx; raises when it is not one or is closed. */
 intuned_session *intuned_session_check(lua_State *L, int idx);

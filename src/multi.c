@@ -213,7 +213,7 @@ static int collect(lua_State *L, batch *b, int count)
         entry = lua_gettop(L);
         lua_pushinteger(L, sl->tag);
         lua_rawseti(L, entry, 1);
-        n = intuned_xfer_push(L, &sl->x, rc, sl->keep_nulls);
+        n = intuned_xfer_push(L, &sl->x, rc, sl->keep_nulls ? INTUNED_KEEP_NULLS : 0);
         for (k = n; k >= 1; k--)
             lua_rawseti(L, entry, k + 1);
         intuned_xfer_trim(&sl->x);

@@ -580,12 +580,9 @@ local function redirect(_, status)
     "text/plain", { Location = location })
 end
 
--- A run that moves: PENDING with counters growing linearly from the first
--- request on, then SUCCESS (or FAILURE) once `duration` seconds have passed.
-local function progress(ctx, duration, fail)
-  local first = first_seen(ctx)
-  local now = ngx.now()
-  local fraction = duration > 0 and math.min(1, (now - first) / duration) or 1
+-- A run `fraction` of the way through: PENDING with counters grown in
+-- proportion, then SUCCESS (or FAILURE) at 1.
+local function progress_at(ctx, fraction, first, now, duration, fail)
   local final_ok, final_failed = 18, 2
   if fail then
     final_ok, final_failed = 12, 8
@@ -608,6 +605,37 @@ local function progress(ctx, duration, fail)
     return send_run(ctx, run)
   end
   return send_run(ctx, run, results(ctx))
+end
+
+-- A run that moves: counters growing linearly from the first request on,
+-- finished once `duration` seconds have passed.
+local function progress(ctx, duration, fail)
+  local first = first_seen(ctx)
+  local now = ngx.now()
+  local fraction = duration > 0 and math.min(1, (now - first) / duration) or 1
+  return progress_at(ctx, fraction, first, now, duration, fail)
+end
+
+-- A run that moves one step per request, whatever the clock says: request
+-- k of `n` sees it (k-1)/(n-1) of the way, the n-th and later ones finished.
+local function steps(ctx, n, fail)
+  n = tonumber(n)
+  local k = hit(ctx)
+  local fraction = n > 1 and math.min(1, (k - 1) / (n - 1)) or 1
+  local now = ngx.now()
+  return progress_at(ctx, fraction, now, now, 0, fail)
+end
+
+-- Holds each request `ms` milliseconds and tells in X-Inflight how many
+-- requests of the same job id (the group) were in progress when it arrived,
+-- itself included: the largest value seen is the client's concurrency.
+local function inflight(ctx, ms)
+  local key = "inflight:" .. ctx.job
+  local count = dict():incr(key, 1, 0)
+  ngx.header["X-Inflight"] = count
+  ngx.sleep(tonumber(ms) / 1000)
+  dict():incr(key, -1)
+  return ok(ctx)
 end
 
 local function seconds(n) return tonumber(n) end
@@ -654,6 +682,9 @@ local SCENARIOS = {
   { "^progress%-fail%-(%d+)$", function(ctx, n) return progress(ctx, seconds(n), true) end },
   { "^progress%-ms%-(%d+)$", function(ctx, n) return progress(ctx, millis(n), false) end },
   { "^progress%-(%d+)$", function(ctx, n) return progress(ctx, seconds(n), false) end },
+  { "^steps%-fail%-(%d+)$", function(ctx, n) return steps(ctx, n, true) end },
+  { "^steps%-(%d+)$", function(ctx, n) return steps(ctx, n, false) end },
+  { "^inflight%-ms%-(%d+)$", inflight },
 }
 
 local function run_scenario(ctx)
