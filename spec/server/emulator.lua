@@ -767,11 +767,22 @@ local ACCESS_DENIED = table.concat({
 }, "\n")
 
 -- Results files behind signed URLs: no API key needed (the request log and
--- X-Saw-Api-Key tell whether one was sent anyway).
+-- X-Saw-Api-Key tell whether one was sent anyway). Names starting with
+-- "expired-" are refused as an expired signature; "flaky-N-..." fails N
+-- times with 503 first; "big-N-..." is a JSON array of about N bytes, sent
+-- chunked (no Content-Length, so a size cap trips mid-stream).
 local function storage(name)
   local headers = { ["X-Saw-Api-Key"] = ngx.var.http_x_api_key and "yes" or "no" }
   if name:find("^expired%-") then
     return send_raw(403, ACCESS_DENIED, "application/xml", headers)
+  end
+  local failures = name:match("^flaky%-(%d+)%-")
+  if failures and dict():incr("s:" .. name, 1, 0) <= tonumber(failures) then
+    return send_raw(503, "Service Unavailable\n", "text/plain", headers)
+  end
+  local size = name:match("^big%-(%d+)%-")
+  if size then
+    return stream_padded('["', math.max(0, tonumber(size) - 4), "x", '"]', headers)
   end
   return send_json(200, STORAGE_ROWS, headers)
 end
