@@ -47,7 +47,7 @@ demo: deps
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
 
 lint: deps
-	luacheck lua spec examples scripts
+	luacheck lua spec examples scripts bin/intuned
 	$(MAKE) --no-print-directory clean-objs all CFLAGS="$(CFLAGS) -Werror"
 
 clean-objs:
@@ -58,6 +58,9 @@ install: all
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned/core.so
 	install -m 0644 lua/intuned.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned.lua
 	install -m 0644 lua/intuned/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/
+	install -d $(DESTDIR)$(PREFIX)/bin
+	sed '1s|^#!.*|#!/usr/bin/env $(LUA)|' bin/intuned >$(DESTDIR)$(PREFIX)/bin/intuned
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/intuned
 
 clean:
 	rm -rf build

@@ -36,5 +36,12 @@ build = {
     ["intuned.check"] = "lua/intuned/check.lua",
     ["intuned.errors"] = "lua/intuned/errors.lua",
     ["intuned.retry"] = "lua/intuned/retry.lua",
+    ["intuned.wait"] = "lua/intuned/wait.lua",
+    ["intuned.batch"] = "lua/intuned/batch.lua",
+    ["intuned.download"] = "lua/intuned/download.lua",
+    ["intuned.cli"] = "lua/intuned/cli.lua",
+  },
+  install = {
+    bin = { intuned = "bin/intuned" },
   },
 }

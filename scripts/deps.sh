@@ -6,7 +6,7 @@ set -eu
 PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
   lua5.4 liblua5.4-dev libcurl4-openssl-dev
   lua-cjson lua-busted lua-check lua-socket luarocks
-  nginx-light libnginx-mod-http-lua"}
+  nginx-light libnginx-mod-http-lua tmux"}
 
 missing=""
 for p in $PACKAGES; do

@@ -66,7 +66,8 @@ local function wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
   local started = clock()
   local deadline_at = started + o.timeout
   local interval = o.interval
-  local polls, changes, seen, last_run, last_err = 0, 0, nil, nil, nil
+  local polls, changes = 0, 0
+  local seen, last_run, last_err
   while true do
     polls = polls + 1
     local call = { timeout = o.request_timeout, retry = o.retry, keep_nulls = o.keep_nulls }
