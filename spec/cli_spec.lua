@@ -128,7 +128,8 @@ describe("intuned command line", function()
 
   describe("run wait", function()
     it("prints a line per change when stdout is not a terminal", function()
-      local out, err, code = intuned("run wait p j " .. fx.id("progress-ms-600") .. " --interval 0.1 --max-interval 0.1")
+      local out, err, code = intuned("run wait p j " .. fx.id("progress-ms-600")
+        .. " --interval 0.1 --max-interval 0.1")
       assert.are.equal(0, code, err)
       local lines = {}
       for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
@@ -168,8 +169,8 @@ describe("intuned command line", function()
       local dir = tmpdir()
       local sock = "intuned-spec-" .. fx.id("tmux"):gsub("%.", "-")
       local tmux = "tmux -L " .. sock
-      local cmd = ("%s %s bin/intuned run wait p j %s --interval 0.2 --max-interval 0.2; echo $? >%s/exit; exec sleep 60")
-        :format(env(), fx.lua(), fx.id("progress-ms-1500"), dir)
+      local cmd = ("%s %s bin/intuned run wait p j %s --interval 0.2 --max-interval 0.2;"
+        .. " echo $? >%s/exit; exec sleep 60"):format(env(), fx.lua(), fx.id("progress-ms-1500"), dir)
       local started = sh(("cd %s && %s new-session -d -x 100 -y 15 %s"):format(
         quote(os.getenv("PWD") or "."), tmux, quote(cmd)))
       assert.is_true(started)
@@ -295,8 +296,8 @@ describe("intuned command line", function()
         quote(dir), os.getenv("LUA") or "lua5.4"))
       assert.is_true(ok, out)
       local version = (os.getenv("LUA") or "lua5.4"):match("(%d%.%d)$") or "5.4"
-      local ran, got = sh(("LUA_PATH=%s/usr/share/lua/%s/?.lua LUA_CPATH=%s/usr/lib/lua/%s/?.so %s/usr/bin/intuned --version")
-        :format(dir, version, dir, version, dir))
+      local ran, got = sh(("LUA_PATH=%s/usr/share/lua/%s/?.lua LUA_CPATH=%s/usr/lib/lua/%s/?.so"
+        .. " %s/usr/bin/intuned --version"):format(dir, version, dir, version, dir))
       sh("rm -rf " .. quote(dir))
       assert.is_true(ran, got)
       assert.truthy(got:find("^intuned %d"), got)
