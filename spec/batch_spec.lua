@@ -10,6 +10,12 @@ local function list_of(scenarios)
   return list
 end
 
+local function count_keys(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
 local function rep(scenario, n)
   local t = {}
   for i = 1, n do t[i] = scenario end
@@ -116,18 +122,14 @@ describe("get_job_runs", function()
       list[i] = { P, job, fx.id("inflight-ms-40") }
     end
     local results = client:get_job_runs(list, { concurrency = 4 })
-    local most, connections, n = 0, {}, 0
+    local most, connections = 0, {}
     for _, r in ipairs(results) do
       assert.is_nil(r.err)
       most = math.max(most, tonumber(r.meta.headers["x-inflight"]))
-      local conn = r.meta.headers["x-connection"]
-      if not connections[conn] then
-        connections[conn] = true
-        n = n + 1
-      end
+      connections[r.meta.headers["x-connection"]] = true
     end
     assert.are.equal(4, most)
-    assert.is_true(n <= 4, "connections used: " .. n)
+    assert.is_true(count_keys(connections) <= 4, "connections used: " .. count_keys(connections))
   end)
 
   it("runs up to 16 at once by default", function()
@@ -141,6 +143,31 @@ describe("get_job_runs", function()
       most = math.max(most, tonumber(r.meta.headers["x-inflight"]))
     end
     assert.are.equal(16, most)
+  end)
+
+  it("multiplexes the requests as HTTP/2 streams on one connection when the server offers it", function()
+    local srv = require("support.emulator").start { tls = true }
+    local c = fx.client { base_url = srv.h2_base_url, ca_file = srv.ca_file, api_key = srv.api_key }
+    local list = {}
+    for i = 1, 20 do
+      list[i] = { P, "h2-group", fx.id("inflight-ms-60") }
+    end
+    local results = c:get_job_runs(list, { concurrency = 10 })
+    c:close()
+    local connections, most = {}, 0
+    for _, r in ipairs(results) do
+      assert.is_nil(r.err)
+      connections[r.meta.headers["x-connection"]] = true
+      most = math.max(most, tonumber(r.meta.headers["x-inflight"]))
+    end
+    local versions = {}
+    for _, e in ipairs(srv:requests("inflight")) do
+      versions[e.http_version] = true
+    end
+    srv:stop()
+    assert.are.equal(1, count_keys(connections))
+    assert.are.equal(10, most)
+    assert.are.same({ [2] = true }, versions)
   end)
 
   it("sends the API key and the session's headers on every request", function()

@@ -102,8 +102,10 @@ local function log_request()
     http_version = ngx.req.http_version(),
     connection = tonumber(ngx.var.connection),
     headers = ngx.req.get_headers(0),
-    raw_header = ngx.req.raw_header(),
   }
+  -- HTTP/2 requests have no raw header block to give.
+  local ok, raw = pcall(ngx.req.raw_header)
+  entry.raw_header = ok and raw or nil
   local file = io.open(config.prefix .. "requests.log", "a")
   if file then
     file:write(cjson.encode(entry), "\n")
