@@ -22,7 +22,7 @@ SRCS    := $(wildcard src/*.c)
 OBJS    := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 MODULE  := $(BUILD)/intuned/core.so
 
-.PHONY: all deps test demo lint install clean
+.PHONY: all deps test demo lint install clean bench-concurrent
 
 all: $(MODULE)
 
@@ -46,8 +46,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
 
+# get_job_runs against sequential get_job_run calls (bench/concurrent.lua).
+bench-concurrent: deps
+	@$(MAKE) --no-print-directory all
+	@LUA=$(LUA) BUILD=$(BUILD) nice -n 10 $(LUA) bench/concurrent.lua
+
 lint: deps
-	luacheck lua spec examples scripts bin/intuned
+	luacheck lua spec examples scripts bin/intuned bench
 	$(MAKE) --no-print-directory clean-objs all CFLAGS="$(CFLAGS) -Werror"
 
 clean-objs:
