@@ -239,3 +239,24 @@ describe("get_job_runs", function()
     assert.has_error(function() c:get_job_runs({}) end, "intuned: client is closed")
   end)
 end)
+
+describe("examples/get_job_runs.lua", function()
+  it("prints one line per run in order, an error line for a missing one, and the results", function()
+    local srv = fx.server()
+    local ids = { fx.id("ok"), fx.id("notfound"), fx.id("running") }
+    local cmd = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s %s"
+      .. " examples/get_job_runs.lua p j %s 2>&1"):format(srv.workspace_id, srv.api_key, srv.base_url, fx.lua(), table.concat(ids, " "))
+    local p = io.popen(cmd)
+    local out = p:read("*a")
+    local ok, _, code = p:close()
+    if type(ok) == "number" then code = ok end
+    assert.are_not.equal(0, code, out) -- one run was missing
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    local function plain(s) return (s:gsub("%p", "%%%0")) end
+    assert.truthy(lines[1]:find("^" .. plain(ids[1]) .. "%s+SUCCESS"), out)
+    assert.truthy(lines[2]:find("^" .. plain(ids[2]) .. "%s+error: .*HTTP 404"), out)
+    assert.truthy(lines[3]:find("^" .. plain(ids[3]) .. "%s+PENDING"), out)
+    assert.truthy(lines[4]:find("results of " .. ids[1] .. ": 3 rows, first: Product 1", 1, true), out)
+  end)
+end)
