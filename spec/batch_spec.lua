@@ -245,7 +245,8 @@ describe("examples/get_job_runs.lua", function()
     local srv = fx.server()
     local ids = { fx.id("ok"), fx.id("notfound"), fx.id("running") }
     local cmd = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s %s"
-      .. " examples/get_job_runs.lua p j %s 2>&1"):format(srv.workspace_id, srv.api_key, srv.base_url, fx.lua(), table.concat(ids, " "))
+      .. " examples/get_job_runs.lua p j %s 2>&1"):format(srv.workspace_id, srv.api_key, srv.base_url,
+      fx.lua(), table.concat(ids, " "))
     local p = io.popen(cmd)
     local out = p:read("*a")
     local ok, _, code = p:close()
