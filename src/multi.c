@@ -197,13 +197,15 @@ static int collect(lua_State *L, batch *b, int count)
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(b->multi, &left)) != NULL) {
-        slot *sl = NULL;
+        char *priv = NULL;
+        slot *sl;
         CURLcode rc;
         int n, k, entry;
         if (msg->msg != CURLMSG_DONE)
             continue;
         rc = msg->data.result;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        sl = (slot *)(void *)priv;
         curl_multi_remove_handle(b->multi, msg->easy_handle);
         sl->busy = 0;
         b->busy--;

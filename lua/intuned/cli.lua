@@ -209,7 +209,7 @@ end
 
 local function num(v)
   if type(v) == "number" then
-    return ("%d"):format(v)
+    return v % 1 == 0 and ("%d"):format(v) or tostring(v)
   end
   return "?"
 end
