@@ -118,8 +118,8 @@ describe("get_job_runs", function()
   it("never has more than `concurrency` requests in flight", function()
     local job = "concurrency-" .. fx.id("c")
     local list = {}
-    for i = 1, 20 do
-      list[i] = { P, job, fx.id("inflight-ms-40") }
+    for i = 1, 12 do
+      list[i] = { P, job, fx.id("inflight-ms-100") }
     end
     local results = client:get_job_runs(list, { concurrency = 4 })
     local most, connections = 0, {}
@@ -148,9 +148,9 @@ describe("get_job_runs", function()
   it("multiplexes the requests as HTTP/2 streams on one connection when the server offers it", function()
     local srv = require("support.emulator").start { tls = true }
     local c = fx.client { base_url = srv.h2_base_url, ca_file = srv.ca_file, api_key = srv.api_key }
-    local list = {}
+    local list, job = {}, "h2-group-" .. fx.id("g")
     for i = 1, 20 do
-      list[i] = { P, "h2-group", fx.id("inflight-ms-60") }
+      list[i] = { P, job, fx.id("inflight-ms-100") }
     end
     local results = c:get_job_runs(list, { concurrency = 10 })
     c:close()

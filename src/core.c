@@ -1,6 +1,7 @@
 /*
  * core.c: the entry point of intuned.core. It only wires the other files
- * together: the session type (http.c) and the decoder (json.c).
+ * together: the session type (http.c), batches (multi.c), downloads to a
+ * file (download.c) and the decoder (json.c).
  */
 #include <lua.h>
 #include <lauxlib.h>
