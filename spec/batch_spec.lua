@@ -164,7 +164,16 @@ describe("get_job_runs", function()
     for _, e in ipairs(srv:requests("inflight")) do
       versions[e.http_version] = true
     end
+    -- the copies of the session's handle verify certificates as it does
+    local wrong = fx.client { base_url = srv.wrong_tls_base_url, ca_file = srv.ca_file, api_key = srv.api_key }
+    local bad = wrong:get_job_runs({ { P, J, fx.id("ok") } })
+    wrong:close()
+    local untrusted = fx.client { base_url = srv.h2_base_url, api_key = srv.api_key }
+    local bad2 = untrusted:get_job_runs({ { P, J, fx.id("ok") } })
+    untrusted:close()
     srv:stop()
+    assert.are.equal("tls", bad[1].err.kind)
+    assert.are.equal("tls", bad2[1].err.kind)
     assert.are.equal(1, count_keys(connections))
     assert.are.equal(10, most)
     assert.are.same({ [2] = true }, versions)
