@@ -131,8 +131,9 @@ local function usage_error(io_, msg, topic)
   return EXIT.usage
 end
 
--- Options checked against what the command takes. Consumes the word after
--- an option that takes a value (parse could not know which do).
+-- Splits argv into words and options, checking each option against what
+-- the command takes; an option that takes a value consumes the next word
+-- unless given as --name=value. Returns nil, message on misuse.
 local function resolve(argv, command)
   local words, opts = {}, {}
   local allowed = COMMAND_OPTIONS[command] or {}
