@@ -240,7 +240,10 @@ function M.plain_line(run, elapsed)
 end
 
 local function to_json(value)
-  local cjson = require("cjson")
+  local found, cjson = pcall(require, "cjson")
+  if not found then
+    return nil, "--json needs the lua-cjson module (Debian: lua-cjson; LuaRocks: lua-cjson)"
+  end
   -- lua-cjson escapes every "/"; a raw "/" never appears in its output, so
   -- each "\/" is an escaped slash and can be written plainly.
   return (cjson.encode(value):gsub("\\/", "/"))
@@ -278,6 +281,16 @@ local function status_exit(run)
   return FAILED[run.status] and EXIT.run_failed or EXIT.ok
 end
 
+local function write_json(io_, res, run)
+  local text, why = to_json(res)
+  if not text then
+    io_.stderr:write("intuned: ", why, "\n")
+    return EXIT.error
+  end
+  io_.stdout:write(text, "\n")
+  return status_exit(run)
+end
+
 local function error_exit(io_, err)
   io_.stderr:write(tostring(err), "\n")
   if err.kind == "timeout" and err.run ~= nil then
@@ -298,7 +311,7 @@ function COMMANDS.get(ctx)
     return error_exit(ctx.io, err)
   end
   if ctx.opts.json then
-    ctx.io.stdout:write(to_json(res), "\n")
+    return write_json(ctx.io, res, res.jobRun)
   else
     summary(ctx.io.stdout, res, ctx)
   end
@@ -378,7 +391,7 @@ function COMMANDS.wait(ctx)
     return error_exit(ctx.io, err)
   end
   if opts.json then
-    ctx.io.stdout:write(to_json(res), "\n")
+    return write_json(ctx.io, res, res.jobRun)
   elseif mode ~= "lines" then
     summary(ctx.io.stdout, res, ctx)
   end
