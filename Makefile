@@ -35,7 +35,7 @@ SRCS    := $(wildcard src/*.c)
 OBJS    := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 MODULE  := $(BUILD)/intuned/core.so
 
-.PHONY: all deps test test-all embed demo lint install clean
+.PHONY: all deps test test-all embed demo lint install clean bench-concurrent
 
 all: $(MODULE)
 
@@ -73,8 +73,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
 
+# get_job_runs against sequential get_job_run calls (bench/concurrent.lua).
+bench-concurrent: deps
+	@$(MAKE) --no-print-directory all
+	@LUA=$(LUA) BUILD=$(BUILD) nice -n 10 $(LUA) bench/concurrent.lua
+
 lint: deps
-	luacheck lua spec examples scripts
+	luacheck lua spec examples scripts bin/intuned bench
 	$(MAKE) --no-print-directory clean-objs all CFLAGS="$(CFLAGS) -Werror"
 
 clean-objs:
@@ -85,6 +90,9 @@ install: all
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned/core.so
 	install -m 0644 lua/intuned.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned.lua
 	install -m 0644 lua/intuned/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/
+	install -d $(DESTDIR)$(PREFIX)/bin
+	sed '1s|^#!.*|#!/usr/bin/env $(LUA)|' bin/intuned >$(DESTDIR)$(PREFIX)/bin/intuned
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/intuned
 
 clean:
 	rm -rf build

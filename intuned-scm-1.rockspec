@@ -27,7 +27,7 @@ build = {
   type = "builtin",
   modules = {
     ["intuned.core"] = {
-      sources = { "src/core.c", "src/http.c", "src/json.c" },
+      sources = { "src/core.c", "src/http.c", "src/json.c", "src/multi.c", "src/download.c" },
       libraries = { "curl" },
       libdirs = { "$(CURL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },
@@ -38,5 +38,12 @@ build = {
     ["intuned.errors"] = "lua/intuned/errors.lua",
     ["intuned.ngx"] = "lua/intuned/ngx.lua",
     ["intuned.retry"] = "lua/intuned/retry.lua",
+    ["intuned.wait"] = "lua/intuned/wait.lua",
+    ["intuned.batch"] = "lua/intuned/batch.lua",
+    ["intuned.download"] = "lua/intuned/download.lua",
+    ["intuned.cli"] = "lua/intuned/cli.lua",
+  },
+  install = {
+    bin = { intuned = "bin/intuned" },
   },
 }

@@ -107,6 +107,13 @@ function intuned.new(opts)
     proxy = check.string(opts, "proxy", 1),
     user_agent = check.string(opts, "user_agent", 1),
   }
+  -- For the results download: the same transport settings, never the key.
+  self.storage_options = {
+    timeout = self.timeout,
+    connect_timeout = opts.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
+    ca_file = opts.ca_file, ca_path = opts.ca_path, proxy = opts.proxy,
+    user_agent = opts.user_agent,
+  }
   return self
 end
 
@@ -124,10 +131,9 @@ local function check_client(self, method)
   end
 end
 
--- One attempt: the HTTP exchange and its interpretation. Returns
--- (body, meta) for a usable success, (nil, err) otherwise.
-local function fetch(session, url, timeout, keep_nulls, validate)
-  local status, body, meta, curl_code = session:get(url, timeout, keep_nulls)
+-- What session:get returned, interpreted. Returns (body, meta) for a
+-- usable success, (nil, err) otherwise.
+local function response(status, body, meta, curl_code, validate)
   if not status then
     return nil, errors.transport(body, meta, curl_code)
   end
@@ -147,6 +153,12 @@ local function fetch(session, url, timeout, keep_nulls, validate)
     return body, meta
   end
   return nil, errors.from_response(status, body, meta)
+end
+
+-- One attempt: the HTTP exchange and its interpretation.
+local function fetch(session, url, timeout, keep_nulls, validate)
+  local status, body, meta, curl_code = session:get(url, timeout, keep_nulls)
+  return response(status, body, meta, curl_code, validate)
 end
 
 local function job_run_shape(body)
@@ -198,5 +210,13 @@ function Client:close()
 end
 
 Client.__close = Client.close
+
+-- Methods built on the ones above live in their own modules.
+local internal = {
+  response = response, job_run_shape = job_run_shape, check_client = check_client,
+}
+require("intuned.wait").install(Client, intuned, internal)
+require("intuned.batch").install(Client, intuned, internal)
+require("intuned.download").install(Client, intuned, internal)
 
 return intuned

@@ -10,7 +10,7 @@ set -eu
 PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
   lua5.4 liblua5.4-dev libcurl4-openssl-dev
   lua-cjson lua-busted lua-check lua-socket luarocks
-  nginx-light libnginx-mod-http-lua
+  nginx-light libnginx-mod-http-lua tmux
   lua5.1 liblua5.1-0-dev libluajit2-5.1-dev"}
 
 missing=""

@@ -20,6 +20,7 @@
 #include <lauxlib.h>
 
 #include "compat.h"
+#include "http.h"
 #include "intuned.h"
 #include "json.h"
 
@@ -31,23 +32,14 @@
 #define KEEP_BUFFER_BYTES (1u * 1024u * 1024u)
 #define USER_AGENT_LEN 256
 
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-} buffer;
+typedef intuned_buffer buffer;
 
-typedef struct {
+typedef struct intuned_session {
     CURL *curl;
     struct curl_slist *headers; /* x-api-key, Accept: built once */
-    buffer body;
-    buffer head;                /* header block of the last response */
-    size_t max_bytes;
+    intuned_xfer x;             /* receive state of the current request */
     long timeout_ms;
-    int too_large;              /* set by the write callback */
-    int out_of_memory;          /* set by either callback */
     int closed;
-    char errbuf[CURL_ERROR_SIZE];
 } session;
 
 /* ---- buffers ----------------------------------------------------------- */
@@ -80,37 +72,86 @@ static void buffer_release(buffer *b)
 
 /* ---- libcurl callbacks: copy bytes, set flags, never touch Lua --------- */
 
+/* Only a success body goes to the file: an error page stays in memory. */
+static int goes_to_file(intuned_xfer *x)
+{
+    long status = 0;
+    if (x->file == NULL)
+        return 0;
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    return status >= 200 && status < 300;
+}
+
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
-    session *s = ud;
+    intuned_xfer *x = ud;
     size_t n = size * nmemb;
-    if (n > s->max_bytes - s->body.len) {
-        s->too_large = 1;
-        return 0; /* makes curl_easy_perform fail with CURLE_WRITE_ERROR */
+    if (n > x->max_bytes - x->received) {
+        x->too_large = 1;
+        return 0; /* makes the transfer fail with CURLE_WRITE_ERROR */
     }
-    if (!buffer_append(&s->body, p, n)) {
-        s->out_of_memory = 1;
+    if (goes_to_file(x)) {
+        x->streamed = 1;
+        if (fwrite(p, 1, n, x->file) != n) {
+            x->write_failed = 1;
+            x->write_errno = errno;
+            return 0;
+        }
+    } else if (!buffer_append(&x->body, p, n)) {
+        x->out_of_memory = 1;
         return 0;
     }
+    x->received += n;
     return n;
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
-    session *s = ud;
+    intuned_xfer *x = ud;
     size_t n = size * nmemb;
     /* A status line starts a new header block (after a 1xx response). */
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
-        s->head.len = 0;
-    if (n > MAX_HEADER_BYTES - s->head.len) {
-        s->too_large = 1;
+        x->head.len = 0;
+    if (n > MAX_HEADER_BYTES - x->head.len) {
+        x->too_large = 1;
         return 0;
     }
-    if (!buffer_append(&s->head, p, n)) {
-        s->out_of_memory = 1;
+    if (!buffer_append(&x->head, p, n)) {
+        x->out_of_memory = 1;
         return 0;
     }
     return n;
+}
+
+CURLcode intuned_xfer_attach(intuned_xfer *x, CURL *curl)
+{
+    CURLcode rc;
+    x->curl = curl;
+    rc = curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(curl, CURLOPT_WRITEDATA, (void *)x);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(curl, CURLOPT_HEADERDATA, (void *)x);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, x->errbuf);
+    return rc;
+}
+
+void intuned_xfer_start(intuned_xfer *x)
+{
+    x->body.len = x->head.len = 0;
+    x->received = 0;
+    x->streamed = x->too_large = x->out_of_memory = 0;
+    x->write_failed = x->write_errno = 0;
+    x->errbuf[0] = '\0';
+}
+
+void intuned_xfer_free(intuned_xfer *x)
+{
+    buffer_release(&x->body);
+    buffer_release(&x->head);
 }
 
 /* ---- session lifetime -------------------------------------------------- */
@@ -129,6 +170,34 @@ static session *session_check(lua_State *L, int idx)
     if (s->closed)
         luaL_error(L, "intuned: session is closed");
     return s;
+}
+
+intuned_session *intuned_session_check(lua_State *L, int idx)
+{
+    return session_check(L, idx);
+}
+
+int intuned_session_is_closed(const intuned_session *s)
+{
+    return s->closed;
+}
+
+long intuned_session_timeout_ms(const intuned_session *s)
+{
+    return s->timeout_ms;
+}
+
+CURL *intuned_session_dup(intuned_session *s, intuned_xfer *x)
+{
+    CURL *c;
+    if (s->closed || (c = curl_easy_duphandle(s->curl)) == NULL)
+        return NULL;
+    if (intuned_xfer_attach(x, c) != CURLE_OK) {
+        curl_easy_cleanup(c);
+        return NULL;
+    }
+    x->max_bytes = s->x.max_bytes;
+    return c;
 }
 
 /* Wipes the key from the header list before the memory goes back. */
@@ -150,8 +219,7 @@ static void session_free(session *s)
     s->curl = NULL;
     headers_free(s->headers);
     s->headers = NULL;
-    buffer_release(&s->body);
-    buffer_release(&s->head);
+    intuned_xfer_free(&s->x);
     s->closed = 1;
 }
 
@@ -262,13 +330,8 @@ static CURLcode session_setup(session *s, const char *user_agent,
     SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
     SET(CURLOPT_HTTPHEADER, s->headers);
     SET(CURLOPT_USERAGENT, user_agent);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, (void *)s);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, (void *)s);
-    SET(CURLOPT_ERRORBUFFER, s->errbuf);
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_bytes);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->x.max_bytes);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     if (ca_file != NULL)
         SET(CURLOPT_CAINFO, ca_file);
@@ -325,7 +388,7 @@ int intuned_http_session_new(lua_State *L)
     s->closed = 1; /* until the handle exists */
     luaL_getmetatable(L, SESSION_MT);
     lua_setmetatable(L, -2);
-    s->max_bytes = (size_t)max_bytes;
+    s->x.max_bytes = (size_t)max_bytes;
     s->timeout_ms = opt_millis(L, 1, "timeout", 30000);
 
     s->curl = curl_easy_init();
@@ -337,7 +400,9 @@ int intuned_http_session_new(lua_State *L)
         session_free(s);
         return luaL_error(L, "intuned.core: out of memory");
     }
-    rc = session_setup(s, user_agent, ca_file, ca_path, proxy, connect_ms);
+    rc = intuned_xfer_attach(&s->x, s->curl);
+    if (rc == CURLE_OK)
+        rc = session_setup(s, user_agent, ca_file, ca_path, proxy, connect_ms);
     if (rc != CURLE_OK) {
         session_free(s);
         return luaL_error(L, "intuned.core: cannot configure libcurl: %s",
@@ -430,7 +495,7 @@ static void push_headers(lua_State *L, const buffer *head, int meta)
     }
 }
 
-static const char *error_kind(CURLcode rc, const session *s)
+static const char *error_kind(CURLcode rc, const intuned_xfer *x)
 {
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -438,7 +503,9 @@ static const char *error_kind(CURLcode rc, const session *s)
     case CURLE_FILESIZE_EXCEEDED:
         return "too_large";
     case CURLE_WRITE_ERROR:
-        return s->too_large ? "too_large" : "network";
+        if (x->write_failed)
+            return "io";
+        return x->too_large ? "too_large" : "network";
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
@@ -458,15 +525,17 @@ static const char *error_kind(CURLcode rc, const session *s)
 }
 
 /* -> nil, kind, message, curl_code */
-static int push_failure(lua_State *L, session *s, CURLcode rc)
+static int push_failure(lua_State *L, intuned_xfer *x, CURLcode rc)
 {
-    const char *kind = error_kind(rc, s);
+    const char *kind = error_kind(rc, x);
     lua_pushnil(L);
     lua_pushstring(L, kind);
-    if (s->too_large)
-        lua_pushfstring(L, "response larger than %d bytes", (int)s->max_bytes);
-    else if (s->errbuf[0] != '\0')
-        lua_pushfstring(L, "%s: %s", curl_easy_strerror(rc), s->errbuf);
+    if (x->too_large)
+        lua_pushfstring(L, "response larger than %d bytes", (int)x->max_bytes);
+    else if (x->write_failed)
+        lua_pushfstring(L, "cannot write the file: %s", strerror(x->write_errno));
+    else if (x->errbuf[0] != '\0')
+        lua_pushfstring(L, "%s: %s", curl_easy_strerror(rc), x->errbuf);
     else
         lua_pushstring(L, curl_easy_strerror(rc));
     lua_pushinteger(L, (lua_Integer)rc);
@@ -474,68 +543,35 @@ static int push_failure(lua_State *L, session *s, CURLcode rc)
 }
 
 /* Gives back a large receive buffer so an idle session stays small. */
-static void session_trim(session *s)
+void intuned_xfer_trim(intuned_xfer *x)
 {
-    if (s->body.cap > KEEP_BUFFER_BYTES)
-        buffer_release(&s->body);
-    s->body.len = 0;
-    s->head.len = 0;
+    if (x->body.cap > KEEP_BUFFER_BYTES)
+        buffer_release(&x->body);
+    x->body.len = 0;
+    x->head.len = 0;
 }
 
-/*
- * session:get(url [, timeout [, keep_nulls]]) -> status, body, meta
- *                                            | nil, kind, message, curl_code
- * timeout (seconds) applies to this request only. body is the decoded JSON
- * value when the content type is JSON and the body decodes, else the raw
- * string; meta = { headers, content_type, retry_after, location, reused,
- * decode_error, decode_offset }.
- */
-static int session_get(lua_State *L)
+int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int flags)
 {
-    session *s = session_check(L, 1);
-    const char *url = luaL_checkstring(L, 2);
-    long timeout_ms = s->timeout_ms, status = 0, connects = 0;
+    long status = 0, connects = 0;
     intuned_json_opts jopts = {0, 0};
     char *ctype = NULL;
-    CURLcode rc;
     int meta;
 
-    if (!lua_isnoneornil(L, 3)) {
-        lua_Number t = luaL_checknumber(L, 3);
-        luaL_argcheck(L, t >= 0 && t <= 86400.0 * 365, 3, "timeout out of range");
-        timeout_ms = (long)(t * 1000.0 + 0.5);
-        if (timeout_ms == 0 && t > 0)
-            timeout_ms = 1;
-    }
-    jopts.keep_object_nulls = lua_toboolean(L, 4);
-    lua_settop(L, 2);
-
-    s->body.len = s->head.len = 0;
-    s->too_large = s->out_of_memory = 0;
-    s->errbuf[0] = '\0';
-    rc = curl_easy_setopt(s->curl, CURLOPT_URL, url);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(s->curl);
-    /* libcurl has returned: from here on Lua errors are safe. */
-    if (s->out_of_memory) {
-        session_trim(s);
+    if (x->out_of_memory)
         return luaL_error(L, "intuned.core: out of memory");
-    }
-    if (rc != CURLE_OK) {
-        session_trim(s);
-        return push_failure(L, s, rc);
-    }
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &ctype);
-    curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects);
+    if (rc != CURLE_OK)
+        return push_failure(L, x, rc);
+    jopts.keep_object_nulls = (flags & INTUNED_KEEP_NULLS) != 0;
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ctype);
+    curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &connects);
 
     lua_pushinteger(L, (lua_Integer)status);  /* -> .., status */
     lua_pushnil(L);                            /* body slot, filled below */
     lua_createtable(L, 0, 8);                  /* -> .., status, nil, meta */
     meta = lua_gettop(L);
-    push_headers(L, &s->head, meta);
+    push_headers(L, &x->head, meta);
     lua_setfield(L, meta, "headers");
     if (ctype != NULL) {
         lua_pushstring(L, ctype);
@@ -543,28 +579,75 @@ static int session_get(lua_State *L)
     }
     lua_pushboolean(L, connects == 0);
     lua_setfield(L, meta, "reused");
+    lua_pushinteger(L, (lua_Integer)x->received);
+    lua_setfield(L, meta, "bytes");
 
-    if (is_json_type(ctype)) {
+    if (x->streamed) {
+        lua_pushnil(L); /* the body is in the file */
+    } else if (is_json_type(ctype) && !(flags & INTUNED_RAW)) {
         intuned_json_err jerr;
-        if (s->body.len == 0) {
+        if (x->body.len == 0) {
             lua_pushliteral(L, "");
             lua_pushliteral(L, "empty body");
             lua_setfield(L, meta, "decode_error");
-        } else if (intuned_json_decode(L, s->body.data, s->body.len, &jopts, &jerr)) {
+        } else if (intuned_json_decode(L, x->body.data, x->body.len, &jopts, &jerr)) {
             /* -> .., status, nil, meta, value */
         } else {
-            lua_pushlstring(L, s->body.data, s->body.len);
+            lua_pushlstring(L, x->body.data, x->body.len);
             lua_pushfstring(L, "%s at byte %d", jerr.msg, (int)jerr.offset + 1);
             lua_setfield(L, meta, "decode_error");
             lua_pushinteger(L, (lua_Integer)jerr.offset + 1);
             lua_setfield(L, meta, "decode_offset");
         }
     } else {
-        lua_pushlstring(L, s->body.data ? s->body.data : "", s->body.len);
+        lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
     }
     lua_replace(L, meta - 1);                  /* -> .., status, body, meta */
-    session_trim(s);
     return 3;
+}
+
+long intuned_opt_timeout_ms(lua_State *L, int idx, long def)
+{
+    lua_Number t;
+    long ms;
+    if (lua_isnoneornil(L, idx))
+        return def;
+    t = luaL_checknumber(L, idx);
+    luaL_argcheck(L, t >= 0 && t <= 86400.0 * 365, idx, "timeout out of range");
+    ms = (long)(t * 1000.0 + 0.5);
+    return (ms == 0 && t > 0) ? 1 : ms; /* 0 would mean "no limit" */
+}
+
+/*
+ * session:get(url [, timeout [, keep_nulls [, raw]]]) -> status, body, meta
+ *                                            | nil, kind, message, curl_code
+ * timeout (seconds) applies to this request only. body is the decoded JSON
+ * value when the content type is JSON and the body decodes (unless raw),
+ * else the raw string; meta = { headers, content_type, retry_after, location, reused,
+ * bytes, decode_error, decode_offset }.
+ */
+static int session_get(lua_State *L)
+{
+    session *s = session_check(L, 1);
+    const char *url = luaL_checkstring(L, 2);
+    long timeout_ms = intuned_opt_timeout_ms(L, 3, s->timeout_ms);
+    int flags = (lua_toboolean(L, 4) ? INTUNED_KEEP_NULLS : 0)
+              | (lua_toboolean(L, 5) ? INTUNED_RAW : 0), n;
+    CURLcode rc;
+
+    lua_settop(L, 2);
+    intuned_xfer_start(&s->x);
+    rc = curl_easy_setopt(s->curl, CURLOPT_URL, url);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(s->curl);
+    /* libcurl has returned: from here on Lua errors are safe. */
+    if (s->x.out_of_memory)
+        intuned_xfer_trim(&s->x); /* before push raises */
+    n = intuned_xfer_push(L, &s->x, rc, flags);
+    intuned_xfer_trim(&s->x);
+    return n;
 }
 
 /* ---- clock -------------------------------------------------------------- */

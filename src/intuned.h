@@ -15,6 +15,14 @@ int intuned_http_now(lua_State *L);          /* core.now(): monotonic seconds */
 int intuned_http_sleep(lua_State *L);        /* core.sleep(seconds) */
 void intuned_http_info(lua_State *L);        /* pushes the libcurl version string */
 
+/* multi.c */
+void intuned_multi_init(lua_State *L);       /* batch metatable */
+int intuned_multi_new(lua_State *L);         /* core.batch(session, slots) */
+
+/* download.c */
+void intuned_download_init(lua_State *L);    /* download metatable */
+int intuned_download(lua_State *L);          /* core.download(session, url, path [, timeout]) */
+
 LUALIB_API int luaopen_intuned_core(lua_State *L);
 
 #endif /* INTUNED_H */

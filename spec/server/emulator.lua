@@ -102,8 +102,10 @@ local function log_request()
     http_version = ngx.req.http_version(),
     connection = tonumber(ngx.var.connection),
     headers = ngx.req.get_headers(0),
-    raw_header = ngx.req.raw_header(),
   }
+  -- HTTP/2 requests have no raw header block to give.
+  local ok, raw = pcall(ngx.req.raw_header)
+  entry.raw_header = ok and raw or nil
   local file = io.open(config.prefix .. "requests.log", "a")
   if file then
     file:write(cjson.encode(entry), "\n")
@@ -580,12 +582,9 @@ local function redirect(_, status)
     "text/plain", { Location = location })
 end
 
--- A run that moves: PENDING with counters growing linearly from the first
--- request on, then SUCCESS (or FAILURE) once `duration` seconds have passed.
-local function progress(ctx, duration, fail)
-  local first = first_seen(ctx)
-  local now = ngx.now()
-  local fraction = duration > 0 and math.min(1, (now - first) / duration) or 1
+-- A run `fraction` of the way through: PENDING with counters grown in
+-- proportion, then SUCCESS (or FAILURE) at 1.
+local function progress_at(ctx, fraction, first, now, duration, fail)
   local final_ok, final_failed = 18, 2
   if fail then
     final_ok, final_failed = 12, 8
@@ -608,6 +607,37 @@ local function progress(ctx, duration, fail)
     return send_run(ctx, run)
   end
   return send_run(ctx, run, results(ctx))
+end
+
+-- A run that moves: counters growing linearly from the first request on,
+-- finished once `duration` seconds have passed.
+local function progress(ctx, duration, fail)
+  local first = first_seen(ctx)
+  local now = ngx.now()
+  local fraction = duration > 0 and math.min(1, (now - first) / duration) or 1
+  return progress_at(ctx, fraction, first, now, duration, fail)
+end
+
+-- A run that moves one step per request, whatever the clock says: request
+-- k of `n` sees it (k-1)/(n-1) of the way, the n-th and later ones finished.
+local function steps(ctx, n, fail)
+  n = tonumber(n)
+  local k = hit(ctx)
+  local fraction = n > 1 and math.min(1, (k - 1) / (n - 1)) or 1
+  local now = ngx.now()
+  return progress_at(ctx, fraction, now, now, 0, fail)
+end
+
+-- Holds each request `ms` milliseconds and tells in X-Inflight how many
+-- requests of the same job id (the group) were in progress when it arrived,
+-- itself included: the largest value seen is the client's concurrency.
+local function inflight(ctx, ms)
+  local key = "inflight:" .. ctx.job
+  local count = dict():incr(key, 1, 0)
+  ngx.header["X-Inflight"] = count
+  ngx.sleep(tonumber(ms) / 1000)
+  dict():incr(key, -1)
+  return ok(ctx)
 end
 
 local function seconds(n) return tonumber(n) end
@@ -654,6 +684,9 @@ local SCENARIOS = {
   { "^progress%-fail%-(%d+)$", function(ctx, n) return progress(ctx, seconds(n), true) end },
   { "^progress%-ms%-(%d+)$", function(ctx, n) return progress(ctx, millis(n), false) end },
   { "^progress%-(%d+)$", function(ctx, n) return progress(ctx, seconds(n), false) end },
+  { "^steps%-fail%-(%d+)$", function(ctx, n) return steps(ctx, n, true) end },
+  { "^steps%-(%d+)$", function(ctx, n) return steps(ctx, n, false) end },
+  { "^inflight%-ms%-(%d+)$", inflight },
 }
 
 local function run_scenario(ctx)
@@ -736,11 +769,22 @@ local ACCESS_DENIED = table.concat({
 }, "\n")
 
 -- Results files behind signed URLs: no API key needed (the request log and
--- X-Saw-Api-Key tell whether one was sent anyway).
+-- X-Saw-Api-Key tell whether one was sent anyway). Names starting with
+-- "expired-" are refused as an expired signature; "flaky-N-..." fails N
+-- times with 503 first; "big-N-..." is a JSON array of about N bytes, sent
+-- chunked (no Content-Length, so a size cap trips mid-stream).
 local function storage(name)
   local headers = { ["X-Saw-Api-Key"] = ngx.var.http_x_api_key and "yes" or "no" }
   if name:find("^expired%-") then
     return send_raw(403, ACCESS_DENIED, "application/xml", headers)
+  end
+  local failures = name:match("^flaky%-(%d+)%-")
+  if failures and dict():incr("s:" .. name, 1, 0) <= tonumber(failures) then
+    return send_raw(503, "Service Unavailable\n", "text/plain", headers)
+  end
+  local size = name:match("^big%-(%d+)%-")
+  if size then
+    return stream_padded('["', math.max(0, tonumber(size) - 4), "x", '"]', headers)
   end
   return send_json(200, STORAGE_ROWS, headers)
 end

@@ -455,6 +455,9 @@ local function new_server(prefix, ports, settings)
     server.tls_base_url = "https://127.0.0.1:" .. ports[3] .. "/api/v1/workspace"
     server.wrong_tls_base_url = "https://127.0.0.1:" .. ports[4] .. "/api/v1/workspace"
     server.ca_file = prefix .. "/tls/ca.crt"
+    -- The same API over HTTP/2 (ALPN), for multiplexing.
+    server.h2_port = ports[5]
+    server.h2_base_url = "https://127.0.0.1:" .. ports[5] .. "/api/v1/workspace"
   end
   return server
 end
@@ -485,6 +488,7 @@ local function prepare(prefix, ports, settings)
     REDIRECT_PORT = ports[2],
     TLS_PORT = ports[3] or 0,
     WRONG_TLS_PORT = ports[4] or 0,
+    MUX_PORT = ports[5] or 0,
   }, settings.tls))
 end
 
@@ -492,7 +496,7 @@ end
 -- Returns the server, or nil and "busy" / an error message.
 local function attempt(settings)
   local prefix = make_prefix()
-  local ports = pick_ports(settings.tls and 4 or 2)
+  local ports = pick_ports(settings.tls and 5 or 2)
   local ok, err = pcall(prepare, prefix, ports, settings)
   if not ok then
     -- No watchdog yet: nobody else would remove the prefix.
@@ -512,7 +516,8 @@ local function attempt(settings)
 end
 
 --- Starts a private emulator. opts:
---   tls          also serve HTTPS (tls_port, wrong_tls_port, ca_file)
+--   tls          also serve HTTPS (tls_port, wrong_tls_port, ca_file, and
+--                h2_port / h2_base_url: HTTPS that offers HTTP/2)
 --   api_key      expected x-api-key (default "test-key")
 --   nginx        nginx binary (default $EMULATOR_NGINX, /usr/sbin/nginx)
 --   modules_dir  folder of ndk_http_module.so and ngx_http_lua_module.so

@@ -1,0 +1,209 @@
+-- client:get_job_runs: many job runs at once on the C core's multi handle.
+--
+-- Each entry runs the ordinary retry loop (intuned.retry) in a coroutine.
+-- Where that loop would do a request or a sleep, the coroutine yields to the
+-- scheduler below instead: requests go to free slots of the batch, sleeps
+-- become wake-up times. A slot is held only while a request is in flight,
+-- so an entry waiting to retry never holds up the others.
+
+local core = require("intuned.core")
+local check = require("intuned.check")
+local errors = require("intuned.errors")
+local retry = require("intuned.retry")
+
+local M = {}
+
+M.DEFAULT_CONCURRENCY = 16
+local MAX_CONCURRENCY = 1024
+-- The longest the scheduler waits on the transfers before it looks at its
+-- wake-up times again (real seconds).
+local MAX_POLL = 1
+-- libcurl takes whole milliseconds and 0 means "no limit".
+local MIN_TIMEOUT = 0.001
+
+local BATCH_OPTIONS = {
+  concurrency = true, timeout = true, deadline = true, retry = true, keep_nulls = true,
+}
+
+local unpack = table.unpack or unpack -- luacheck: ignore 143
+
+-- The URL of each entry; misuse raises naming the entry.
+local function urls_of(self, list)
+  if type(list) ~= "table" then
+    check.fail("get_job_runs expects a list of {project, job_id, job_run_id}", 2)
+  end
+  local urls = {}
+  for i = 1, #list do
+    local e = list[i]
+    if type(e) ~= "table" then
+      check.fail(("list[%d] must be a table {project, job_id, job_run_id}, got %s"):format(i, type(e)), 2)
+    end
+    local where = ("list[%d]."):format(i)
+    urls[i] = self.prefix .. check.segment(e[1] or e.project, where .. "project", 2)
+      .. "/jobs/" .. check.segment(e[2] or e.job_id, where .. "job_id", 2)
+      .. "/runs/" .. check.segment(e[3] or e.job_run_id, where .. "job_run_id", 2)
+  end
+  return urls
+end
+
+local function options(self, opts)
+  local o = {
+    concurrency = M.DEFAULT_CONCURRENCY, timeout = self.timeout, deadline = self.deadline,
+    policy = self.retry,
+  }
+  if opts == nil then
+    return o
+  end
+  if type(opts) ~= "table" then
+    check.fail("get_job_runs options must be a table", 2)
+  end
+  check.known(opts, BATCH_OPTIONS, "get_job_runs", 2)
+  local c = opts.concurrency
+  if c ~= nil then
+    if type(c) ~= "number" or c % 1 ~= 0 or c < 1 or c > MAX_CONCURRENCY then
+      check.fail(("option 'concurrency' must be an integer from 1 to %d"):format(MAX_CONCURRENCY), 2)
+    end
+    o.concurrency = c
+  end
+  o.timeout = check.positive(opts, "timeout", 2) or o.timeout
+  o.deadline = check.positive(opts, "deadline", 2) or o.deadline
+  if opts.retry ~= nil then
+    o.policy = check.retry(opts.retry, retry.DEFAULTS, 2)
+  end
+  o.keep_nulls = opts.keep_nulls and true or nil
+  return o
+end
+
+-- Runs every entry to its end; fills results[i] = { res, err, meta }.
+local function schedule(self, b, urls, o, results, internal)
+  local clock = self.clock
+  local started = clock()
+  local n, capacity = #urls, math.min(o.concurrency, #urls)
+  local tasks = {}     -- entry index -> coroutine, while it runs
+  local queue = {}     -- entries waiting for a slot, first come first served
+  local sleeping = {}  -- entry index -> wake-up time
+  local next_entry, finished, busy = 1, 0, 0
+
+  -- What a coroutine yielded or returned decides where its entry goes.
+  local function handle(i, ok, what, a, b2, c)
+    if not ok then
+      error(what, 0)
+    elseif what == "fetch" then
+      queue[#queue + 1] = { i, a }
+    elseif what == "sleep" then
+      sleeping[i] = clock() + a
+    else
+      results[i] = { res = a, err = b2, meta = c }
+      tasks[i] = nil
+      finished = finished + 1
+    end
+  end
+
+  local function start(i)
+    local deadline = o.deadline
+    if deadline then
+      deadline = deadline - (clock() - started)
+      if deadline <= 0 then
+        results[i] = { err = errors.new {
+          kind = "timeout", message = "deadline reached before the request started",
+          deadline_reached = true, attempts = 0,
+        } }
+        finished = finished + 1
+        return
+      end
+    end
+    local ctx = {
+      policy = o.policy, timeout = o.timeout, deadline = deadline,
+      clock = clock, random = self.random,
+      sleep = function(d) coroutine.yield("sleep", d) end,
+    }
+    tasks[i] = coroutine.create(function()
+      local res, err, meta = retry.run(ctx, function(timeout)
+        local status, body, meta_, code = coroutine.yield("fetch", timeout)
+        return internal.response(status, body, meta_, code, internal.job_run_shape)
+      end)
+      return "done", res, err, meta
+    end)
+    handle(i, coroutine.resume(tasks[i]))
+  end
+
+  local function soonest_wake()
+    local soonest
+    for _, at in pairs(sleeping) do
+      if not soonest or at < soonest then
+        soonest = at
+      end
+    end
+    return soonest
+  end
+
+  while finished < n do
+    -- Entries whose wait is over go on (in input order).
+    local now, due = clock(), {}
+    for i, at in pairs(sleeping) do
+      if at <= now then
+        due[#due + 1] = i
+      end
+    end
+    table.sort(due)
+    for _, i in ipairs(due) do
+      sleeping[i] = nil
+      handle(i, coroutine.resume(tasks[i]))
+    end
+    -- Free slots: queued requests (retries) first, then new entries.
+    while busy < capacity do
+      local q = table.remove(queue, 1)
+      if q then
+        b:add(urls[q[1]], q[1], math.max(q[2] or o.timeout, MIN_TIMEOUT), o.keep_nulls)
+        busy = busy + 1
+      elseif next_entry <= n then
+        next_entry = next_entry + 1
+        start(next_entry - 1)
+      else
+        break
+      end
+    end
+    local soonest = soonest_wake()
+    if busy > 0 then
+      local wait_for = MAX_POLL
+      if soonest then
+        wait_for = math.max(0, math.min(wait_for, soonest - clock()))
+      end
+      for _, d in ipairs(b:wait(wait_for)) do
+        busy = busy - 1
+        handle(d[1], coroutine.resume(tasks[d[1]], unpack(d, 2, 5)))
+      end
+    elseif soonest then
+      -- Nothing in flight: only waits are left, sleep until the first ends.
+      local d = soonest - clock()
+      if d > 0 then
+        self.sleep(d)
+      end
+    end
+  end
+end
+
+function M.install(Client, _, internal)
+  -- client:get_job_runs(list [, opts]) -> { {res =, err =, meta =}, ... }
+  -- list: { {project, job_id, job_run_id}, ... } (or named fields).
+  -- opts: concurrency (default 16), timeout, deadline (whole call), retry,
+  -- keep_nulls. Results are in input order; one entry's failure is its own.
+  function Client:get_job_runs(list, opts)
+    internal.check_client(self, "get_job_runs")
+    local urls = urls_of(self, list)
+    local o = options(self, opts)
+    local results = {}
+    if #urls == 0 then
+      return results
+    end
+    local b = core.batch(self.session, math.min(o.concurrency, #urls))
+    local ok, err = pcall(schedule, self, b, urls, o, results, internal)
+    b:close()
+    if not ok then
+      error(err, 0)
+    end
+    return results
+  end
+end
+
+return M

@@ -1,0 +1,134 @@
+-- client:wait_for_job_run: poll a job run until it reaches a terminal
+-- status, with a growing interval, an overall timeout and a progress
+-- callback. Time comes from the client's clock and sleep, so specs drive it
+-- without waiting.
+
+local check = require("intuned.check")
+local errors = require("intuned.errors")
+local retry = require("intuned.retry")
+
+local M = {}
+
+M.DEFAULTS = { interval = 5, max_interval = 60, backoff = 1.5, timeout = 3600 }
+
+-- With less time left than this, a poll is a single attempt without a
+-- deadline: clipping its timeout to a few milliseconds would only fail it.
+local LAST_POLL_TIME = 1
+
+local WAIT_OPTIONS = {
+  interval = true, max_interval = true, backoff = true, timeout = true, on_progress = true,
+  request_timeout = true, retry = true, keep_nulls = true,
+}
+
+-- The parts of a run whose change is worth telling the caller about.
+local function fingerprint(run)
+  return table.concat({
+    tostring(run.status), tostring(run.payloads),
+    tostring(run.successful_runs), tostring(run.failed_runs),
+  }, "\0")
+end
+
+local function options(opts)
+  if opts == nil then
+    opts = {}
+  elseif type(opts) ~= "table" then
+    check.fail("wait_for_job_run options must be a table", 2)
+  end
+  check.known(opts, WAIT_OPTIONS, "wait_for_job_run", 2)
+  local o = {
+    interval = check.positive(opts, "interval", 2) or M.DEFAULTS.interval,
+    max_interval = check.positive(opts, "max_interval", 2) or M.DEFAULTS.max_interval,
+    timeout = check.positive(opts, "timeout", 2) or M.DEFAULTS.timeout,
+    request_timeout = check.positive(opts, "request_timeout", 2),
+    backoff = opts.backoff or M.DEFAULTS.backoff,
+    on_progress = check.func(opts, "on_progress", 2),
+    keep_nulls = opts.keep_nulls and true or nil,
+  }
+  if opts.retry ~= nil then
+    o.retry = check.retry(opts.retry, retry.DEFAULTS, 2)
+  end
+  if type(o.backoff) ~= "number" or not (o.backoff >= 1 and o.backoff < math.huge) then
+    check.fail("option 'backoff' must be a number >= 1", 2)
+  end
+  if o.max_interval < o.interval then
+    o.max_interval = o.interval
+  end
+  return o
+end
+
+-- client:wait_for_job_run(project, job_id, job_run_id [, opts])
+--   -> result, nil, info | nil, err
+-- opts: interval (first wait, s), max_interval, backoff (growth factor),
+-- timeout (whole wait, s), on_progress(run, info), request_timeout, retry,
+-- keep_nulls. info = { elapsed, attempts (polls so far), changes }.
+local function wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
+  local clock, sleep = self.clock, self.sleep
+  local started = clock()
+  local deadline_at = started + o.timeout
+  local interval = o.interval
+  local polls, changes = 0, 0
+  local seen, last_run, last_err
+  while true do
+    polls = polls + 1
+    local call = { timeout = o.request_timeout, retry = o.retry, keep_nulls = o.keep_nulls }
+    local left = deadline_at - clock()
+    if left > LAST_POLL_TIME then
+      call.deadline = left -- a poll's retries never run past the wait's end
+    else
+      call.retry = false
+    end
+    local res, err = self:get_job_run(project, job_id, job_run_id, call)
+    local info = { elapsed = clock() - started, attempts = polls, changes = changes }
+    if res then
+      local run = res.jobRun
+      last_run, last_err = run, nil
+      local now_seen = fingerprint(run)
+      if now_seen ~= seen then
+        seen = now_seen
+        changes = changes + 1
+        info.changes = changes
+        if o.on_progress then
+          o.on_progress(run, info)
+        end
+      end
+      if intuned.is_terminal(run) then
+        return res, nil, info
+      end
+    elseif not err.retirable then
+      -- 401, 404 and the like will not get better by waiting.
+      err.run = last_run
+      return nil, err
+    else
+      last_err = err
+    end
+    left = deadline_at - clock()
+    if left <= 0 then
+      local status = last_run and last_run.status or "unknown"
+      return nil, errors.new {
+        kind = "timeout",
+        message = ("job run did not finish within %gs (last status %s%s)"):format(
+          o.timeout, tostring(status), last_err and ", last poll failed: " .. last_err.message or ""),
+        run = last_run,
+        last_error = last_err,
+        attempts = polls,
+        elapsed = clock() - started,
+      }
+    end
+    sleep(math.min(interval, left))
+    interval = math.min(interval * o.backoff, o.max_interval)
+  end
+end
+
+function M.install(Client, intuned, internal)
+  function Client:wait_for_job_run(project, job_id, job_run_id, opts)
+    internal.check_client(self, "wait_for_job_run")
+    local o = options(opts)
+    -- Misuse of the ids raises here, before any waiting.
+    check.segment(project, "project", 1)
+    check.segment(job_id, "job_id", 1)
+    check.segment(job_run_id, "job_run_id", 1)
+    return wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
+  end
+end
+
+return M

@@ -1,0 +1,306 @@
+-- The `intuned` command line, run as a child process against the emulator.
+local fx = require("support.fixtures")
+local has_cjson, cjson = pcall(require, "cjson")
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- The environment that points the tool at the emulator (and at this tree).
+local function env(overrides)
+  local srv = fx.server()
+  local vars = {
+    INTUNED_WORKSPACE_ID = srv.workspace_id,
+    INTUNED_API_KEY = srv.api_key,
+    INTUNED_BASE_URL = srv.base_url,
+  }
+  for k, v in pairs(overrides or {}) do vars[k] = v end
+  local parts = {}
+  for k, v in pairs(vars) do
+    if v ~= false then parts[#parts + 1] = k .. "=" .. quote(v) end
+  end
+  return table.concat(parts, " ")
+end
+
+-- Runs `intuned args`; returns stdout, stderr, exit status.
+local function intuned(args, overrides)
+  local err_file = os.tmpname()
+  local cmd = ("%s %s bin/intuned %s 2>%s"):format(env(overrides), fx.lua(), args, err_file)
+  local p = io.popen(cmd .. "; echo \"<exit $?>\"")
+  local out = p:read("*a")
+  p:close()
+  local f = io.open(err_file)
+  local err = f:read("*a")
+  f:close()
+  os.remove(err_file)
+  local code = tonumber(out:match("<exit (%d+)>\n?$"))
+  return out:gsub("<exit %d+>\n?$", ""), err, code
+end
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("*a")
+  local ok, _, code = p:close()
+  if type(ok) == "number" then code = ok end
+  return ok == true or code == 0, out
+end
+
+local function tmpdir()
+  local _, dir = sh("mktemp -d")
+  return (dir:gsub("%s+$", ""))
+end
+
+describe("intuned command line", function()
+  describe("run get", function()
+    it("prints a readable summary and exits 0 for a successful run", function()
+      local id = fx.id("ok")
+      local out, err, code = intuned("run get my-project my-job " .. id)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Job run   " .. id .. " (project my-project, job my-job)", 1, true), out)
+      assert.truthy(out:find("Status    SUCCESS (finished)", 1, true), out)
+      assert.truthy(out:find("Payloads  100/100 done, 95 succeeded, 5 failed", 1, true), out)
+      assert.truthy(out:find("Started   2024-01-01T00:00:00Z", 1, true), out)
+      assert.truthy(out:find("Ended     2024-01-01T00:30:00Z", 1, true), out)
+      assert.truthy(out:find("Results   json file", 1, true), out)
+      assert.are.equal("", err)
+    end)
+
+    it("shows the error and reason of a failed run and exits 1", function()
+      local out, _, code = intuned("run get p j " .. fx.id("failed"))
+      assert.are.equal(1, code)
+      assert.truthy(out:find("Status    FAILURE (finished)", 1, true), out)
+      assert.truthy(out:find("Error     internal-server-error: An error occurred", 1, true), out)
+      assert.truthy(out:find("Reason    terminated: The job run was terminated", 1, true), out)
+    end)
+
+    it("exits 0 for a run still going", function()
+      local out, _, code = intuned("run get p j " .. fx.id("running"))
+      assert.are.equal(0, code)
+      assert.truthy(out:find("PENDING (not finished)", 1, true), out)
+    end)
+
+    it("prints the decoded body as JSON with --json, nulls kept", function()
+      local id = fx.id("failed")
+      local out, _, code = intuned("run get p j " .. id .. " --json")
+      assert.are.equal(1, code)
+      assert.are.equal(1, select(2, out:gsub("\n", "")))
+      if has_cjson then
+        local doc = cjson.decode(out)
+        assert.are.equal(id, doc.jobRun.id)
+        assert.are.equal("FAILURE", doc.jobRun.status)
+        assert.are.equal(100, doc.jobRun.payloads)
+        assert.are.equal("execute", doc.jobRun.error.details.step)
+      end
+      local nulls = intuned("run get p j " .. fx.id("nulls") .. " --json")
+      assert.truthy(nulls:find('"end_time":null', 1, true), nulls)
+      local ok = intuned("run get p j " .. fx.id("ok") .. " --json")
+      assert.truthy(ok:find('"signed_url":"http://127.0.0.1', 1, true), ok)
+    end)
+
+    it("exits 3 with the error on stderr for an API error", function()
+      local out, err, code = intuned("run get p j " .. fx.id("notfound"))
+      assert.are.equal(3, code)
+      assert.are.equal("", out)
+      assert.truthy(err:find("api error (HTTP 404) not-found", 1, true), err)
+    end)
+
+    it("exits 3 when the service cannot be reached", function()
+      local _, err, code = intuned("run get p j ok", { INTUNED_BASE_URL = "http://127.0.0.1:9/api" })
+      assert.are.equal(3, code)
+      assert.truthy(err:find("network error", 1, true), err)
+    end)
+
+    it("takes its settings from flags over the environment, and never prints the key", function()
+      local srv = fx.server()
+      local _, err, code = intuned("run get p j ok", { INTUNED_API_KEY = "wrong-secret-key" })
+      assert.are.equal(3, code)
+      assert.truthy(err:find("HTTP 401", 1, true), err)
+      assert.falsy(err:find("wrong-secret-key", 1, true), err)
+      local out
+      out, err, code = intuned(("--api-key %s --workspace-id %s --base-url %s run get p j ok"):format(
+        srv.api_key, srv.workspace_id, srv.base_url),
+        { INTUNED_API_KEY = "wrong-secret-key", INTUNED_WORKSPACE_ID = false, INTUNED_BASE_URL = false })
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("SUCCESS", 1, true))
+      assert.falsy((out .. err):find(srv.api_key, 1, true))
+    end)
+  end)
+
+  describe("run wait", function()
+    it("prints a line per change when stdout is not a terminal", function()
+      local out, err, code = intuned("run wait p j " .. fx.id("progress-ms-600")
+        .. " --interval 0.1 --max-interval 0.1")
+      assert.are.equal(0, code, err)
+      local lines = {}
+      for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+      assert.is_true(#lines >= 3, out)
+      assert.truthy(lines[1]:find("PENDING: 0/20 payloads done (0 ok, 0 failed)", 1, true), out)
+      assert.truthy(lines[#lines]:find("SUCCESS: 20/20 payloads done (18 ok, 2 failed)", 1, true), out)
+      assert.falsy(out:find("\r", 1, true))
+      assert.falsy(out:find("\27", 1, true))
+    end)
+
+    it("exits 1 when the run ends in failure", function()
+      local out, _, code = intuned("run wait p j " .. fx.id("progress-fail-ms-200") .. " --interval 0.1")
+      assert.are.equal(1, code)
+      assert.truthy(out:find("FAILURE: 20/20", 1, true), out)
+    end)
+
+    it("exits 4 on timeout, with the last status", function()
+      local _, err, code = intuned("run wait p j " .. fx.id("running") .. " --interval 0.1 --timeout 0.3")
+      assert.are.equal(4, code)
+      assert.truthy(err:find("did not finish within 0.3s (last status PENDING)", 1, true), err)
+    end)
+
+    it("exits 3 at once on a permanent API error", function()
+      local _, err, code = intuned("run wait p j " .. fx.id("notfound") .. " --interval 0.1")
+      assert.are.equal(3, code)
+      assert.truthy(err:find("HTTP 404", 1, true), err)
+    end)
+
+    it("prints the final JSON with --json, progress going to stderr", function()
+      local out, err, code = intuned("run wait p j " .. fx.id("steps-2") .. " --interval 0.05 --json")
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find('^{"'), out)
+      assert.truthy(err:find("SUCCESS: 20/20", 1, true), err)
+    end)
+
+    it("draws a live progress bar on a terminal, redrawn in place (tmux screen)", function()
+      local dir = tmpdir()
+      local sock = "intuned-spec-" .. fx.id("tmux"):gsub("%.", "-")
+      local tmux = "tmux -L " .. sock
+      local cmd = ("%s %s bin/intuned run wait p j %s --interval 0.2 --max-interval 0.2;"
+        .. " echo $? >%s/exit; exec sleep 60"):format(env(), fx.lua(), fx.id("progress-ms-1500"), dir)
+      local started = sh(("cd %s && %s new-session -d -x 100 -y 15 %s"):format(
+        quote(os.getenv("PWD") or "."), tmux, quote(cmd)))
+      assert.is_true(started)
+      local function screen()
+        local _, text = sh(tmux .. " capture-pane -p")
+        return text
+      end
+      -- Watch the screen until the run ends (bounded: the run takes 1.5 s).
+      local seen_pending, final = false, nil
+      local deadline = os.time() + 20
+      while os.time() < deadline do
+        local text = screen()
+        if text:find("%[#*%-+%] %d+/20 payloads .* PENDING") then
+          seen_pending = true
+        end
+        local f = io.open(dir .. "/exit")
+        if f then
+          local code = f:read("*a")
+          f:close()
+          if code:find("%d") then
+            final = { code = tonumber(code:match("%d+")), text = screen() }
+            break
+          end
+        end
+        sh("sleep 0.05")
+      end
+      sh(tmux .. " kill-server")
+      sh("rm -rf " .. quote(dir))
+      assert.is_truthy(final, "the command did not finish")
+      assert.are.equal(0, final.code, final.text)
+      assert.is_true(seen_pending, "no PENDING bar was ever on screen")
+      local rows = {}
+      for line in final.text:gmatch("[^\n]*") do rows[#rows + 1] = line end
+      -- One bar line, at the top, now full: earlier frames were overwritten.
+      assert.are.equal("[########################] 20/20 payloads  18 ok  2 failed",
+        rows[1]:match("^(%[.-failed)"), final.text)
+      assert.truthy(rows[1]:find("%d:%d%d  SUCCESS$"), final.text)
+      local bars = select(2, final.text:gsub("payloads  ", ""))
+      assert.are.equal(1, bars, final.text)
+      assert.truthy(final.text:find("Status    SUCCESS (finished)", 1, true), final.text)
+    end)
+  end)
+
+  describe("run results", function()
+    it("writes the results file to stdout", function()
+      local out, err, code = intuned("run results p j " .. fx.id("ok"))
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find('"title":"Product 1"', 1, true), out)
+    end)
+
+    it("writes to -o FILE, without sending the API key to storage", function()
+      local dir = tmpdir()
+      local id = fx.id("ok")
+      local out, err, code = intuned("run results p j " .. id .. " -o " .. dir .. "/r.json")
+      assert.are.equal(0, code, err)
+      assert.are.equal("", out)
+      assert.truthy(err:find("wrote %d+ bytes to " .. dir .. "/r.json"), err)
+      local f = io.open(dir .. "/r.json")
+      local data = f:read("*a")
+      f:close()
+      sh("rm -rf " .. quote(dir))
+      assert.truthy(data:find("Product 2", 1, true))
+      local seen = fx.server():requests("/storage/" .. id)
+      assert.are.equal(1, #seen)
+      assert.is_nil(seen[1].headers["x-api-key"])
+    end)
+
+    it("exits 3 and says to fetch again when the URL expired", function()
+      local _, err, code = intuned("run results p j " .. fx.id("results-expired"))
+      assert.are.equal(3, code)
+      assert.truthy(err:find("fetch the job run again", 1, true), err)
+    end)
+
+    it("exits 3 when the run has no results yet", function()
+      local _, err, code = intuned("run results p j " .. fx.id("running"))
+      assert.are.equal(3, code)
+      assert.truthy(err:find("no results file (status PENDING)", 1, true), err)
+    end)
+  end)
+
+  describe("usage", function()
+    it("has --help for the tool and for each command", function()
+      for args, want in pairs {
+        ["--help"] = "usage: intuned [OPTIONS] run <get|wait|results>",
+        ["run --help"] = "usage: intuned run <get|wait|results>",
+        ["run get --help"] = "usage: intuned run get PROJECT JOB RUN [--json]",
+        ["run wait -h"] = "usage: intuned run wait PROJECT JOB RUN [OPTIONS]",
+        ["run results --help"] = "usage: intuned run results PROJECT JOB RUN [-o FILE]",
+      } do
+        local out, err, code = intuned(args, { INTUNED_API_KEY = false })
+        assert.are.equal(0, code, err)
+        assert.truthy(out:find(want, 1, true), args .. ": " .. out)
+      end
+    end)
+
+    it("exits 2 on a usage error, with a hint", function()
+      for args, want in pairs {
+        [""] = "usage: intuned",
+        ["frob"] = "unknown command 'frob'",
+        ["run"] = "missing command after 'run'",
+        ["run get p j"] = "'run get' takes PROJECT JOB RUN (2 given)",
+        ["run get p j r --bogus"] = "unknown option '--bogus' for 'run get'",
+        ["run get p j r -o x"] = "unknown option '-o' for 'run get'",
+        ["run wait p j r --interval"] = "option '--interval' needs a value",
+        ["run wait p j r --interval=-1"] = "option '--interval' must be a positive number of seconds",
+        ["run wait p j r --progress=fancy"] = "option '--progress' must be auto, bar, lines or none",
+        ["run get p j .."] = "job_run_id must not be empty, '.' or '..'",
+        ["--workspace-id nope run get p j r"] = "workspace_id must be a UUID",
+      } do
+        local out, err, code = intuned(args)
+        assert.are.equal(2, code, args .. ": " .. err)
+        assert.are.equal("", out, args)
+        assert.truthy(err:find(want, 1, true), args .. ": " .. err)
+      end
+      local _, err, code = intuned("run get p j r", { INTUNED_API_KEY = false })
+      assert.are.equal(2, code)
+      assert.truthy(err:find("api_key must be a non-empty string (or set INTUNED_API_KEY)", 1, true), err)
+    end)
+
+    it("is installed by make install", function()
+      local dir = tmpdir()
+      local lua = os.getenv("LUA") or "lua5.4"
+      local version = lua:match("(%d%.%d)$") or (lua:find("luajit", 1, true) and "5.1") or "5.4"
+      local ok, out = sh(("make install DESTDIR=%s PREFIX=/usr LUA_VERSION=%s"):format(quote(dir), version))
+      assert.is_true(ok, out)
+      local ran, got = sh(("LUA_PATH=%s/usr/share/lua/%s/?.lua LUA_CPATH=%s/usr/lib/lua/%s/?.so"
+        .. " %s/usr/bin/intuned --version"):format(dir, version, dir, version, dir))
+      sh("rm -rf " .. quote(dir))
+      assert.is_true(ran, got)
+      assert.truthy(got:find("^intuned %d"), got)
+    end)
+  end)
+end)

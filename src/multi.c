@@ -1,0 +1,303 @@
+/*
+ * multi.c: the batch type of intuned.core, many requests at once on one
+ * libcurl multi handle. Each slot holds a copy of the session's easy
+ * handle (same headers, TLS options, caps, no redirects), so a batch sends
+ * exactly what session:get would. HTTP/2 streams share one connection when
+ * the server offers it.
+ *
+ * The Lua layer decides what to run and when to retry; a batch only starts
+ * transfers (add) and reports the ones that ended (wait). Same rule as
+ * http.c: no Lua API call that can raise runs while libcurl is working, and
+ * the batch userdata owns every handle and buffer, so a Lua error at any
+ * point leaves them to close/__gc.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "compat.h"
+#include "http.h"
+#include "intuned.h"
+
+#define BATCH_MT "intuned.batch"
+/* More transfers at once than this is a mistake, not a tuning choice. */
+#define MAX_SLOTS 1024
+/* wait() never blocks longer than this, whatever it is asked. */
+#define MAX_WAIT_MS 60000L
+
+typedef struct {
+    CURL *curl;         /* created on first use, reused afterwards */
+    intuned_xfer x;
+    int busy;           /* added to the multi handle */
+    int keep_nulls;
+    lua_Integer tag;    /* the caller's name for the transfer */
+} slot;
+
+typedef struct {
+    CURLM *multi;
+    slot *slots;
+    int nslots;
+    int busy;
+    /* The slots' handles point at the session's header list: keep it. */
+    int session_ref;
+    intuned_session *session;
+    int closed;
+} batch;
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static batch *batch_check(lua_State *L, int idx)
+{
+    batch *b = luaL_checkudata(L, idx, BATCH_MT);
+    if (b->closed)
+        luaL_error(L, "intuned: batch is closed");
+    if (intuned_session_is_closed(b->session))
+        luaL_error(L, "intuned: session is closed");
+    return b;
+}
+
+static void batch_free(lua_State *L, batch *b)
+{
+    int i;
+    if (b->slots != NULL) {
+        for (i = 0; i < b->nslots; i++) {
+            slot *sl = &b->slots[i];
+            if (sl->busy && b->multi != NULL)
+                curl_multi_remove_handle(b->multi, sl->curl);
+            if (sl->curl != NULL)
+                curl_easy_cleanup(sl->curl);
+            intuned_xfer_free(&sl->x);
+        }
+        free(b->slots);
+        b->slots = NULL;
+    }
+    if (b->multi != NULL)
+        curl_multi_cleanup(b->multi);
+    b->multi = NULL;
+    b->busy = b->nslots = 0;
+    luaL_unref(L, LUA_REGISTRYINDEX, b->session_ref);
+    b->session_ref = LUA_NOREF;
+    b->closed = 1;
+}
+
+/* Shared by close and __gc: safe to call any number of times. */
+static int batch_close(lua_State *L)
+{
+    batch_free(L, luaL_checkudata(L, 1, BATCH_MT));
+    return 0;
+}
+
+/*
+ * core.batch(session, slots) -> batch
+ * At most `slots` transfers run at once.
+ */
+int intuned_multi_new(lua_State *L)
+{
+    intuned_session *s = intuned_session_check(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    batch *b;
+    luaL_argcheck(L, n >= 1 && n <= MAX_SLOTS, 2, "slots must be from 1 to 1024");
+    lua_settop(L, 2);
+
+    b = lua_newuserdata(L, sizeof *b); /* -> session, n, batch */
+    memset(b, 0, sizeof *b);
+    b->session_ref = LUA_NOREF;
+    b->closed = 1; /* until everything exists */
+    luaL_getmetatable(L, BATCH_MT);
+    lua_setmetatable(L, -2);
+
+    b->slots = calloc((size_t)n, sizeof *b->slots);
+    b->multi = curl_multi_init();
+    if (b->slots == NULL || b->multi == NULL) {
+        batch_free(L, b);
+        return luaL_error(L, "intuned.core: out of memory");
+    }
+    b->nslots = (int)n;
+    curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)n);
+    b->session = s;
+    lua_pushvalue(L, 1);
+    b->session_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    b->closed = 0;
+    return 1;
+}
+
+/* ---- methods ------------------------------------------------------------- */
+
+static slot *free_slot(batch *b)
+{
+    int i;
+    for (i = 0; i < b->nslots; i++)
+        if (!b->slots[i].busy)
+            return &b->slots[i];
+    return NULL;
+}
+
+/*
+ * batch:add(url, tag [, timeout [, keep_nulls]]) -> true
+ * Starts a GET; its result comes back from wait() under `tag`. Raises when
+ * every slot is busy: the caller counts.
+ */
+static int batch_add(lua_State *L)
+{
+    batch *b = batch_check(L, 1);
+    const char *url = luaL_checkstring(L, 2);
+    lua_Integer tag = luaL_checkinteger(L, 3);
+    long timeout_ms = intuned_opt_timeout_ms(L, 4, intuned_session_timeout_ms(b->session));
+    int keep_nulls = lua_toboolean(L, 5);
+    slot *sl = free_slot(b);
+    CURLcode rc;
+    CURLMcode mc;
+
+    if (sl == NULL)
+        return luaL_error(L, "intuned: batch has no free slot");
+    if (sl->curl == NULL) {
+        sl->curl = intuned_session_dup(b->session, &sl->x);
+        if (sl->curl == NULL)
+            return luaL_error(L, "intuned.core: cannot copy the session's handle");
+    }
+    intuned_xfer_start(&sl->x);
+    rc = curl_easy_setopt(sl->curl, CURLOPT_URL, url);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(sl->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(sl->curl, CURLOPT_PRIVATE, (void *)sl);
+    /*
+     * Over TLS a new transfer waits for the first connection to tell
+     * whether it speaks HTTP/2, then joins it as a stream instead of
+     * opening its own. Plain http is HTTP/1.1 here: nothing to wait for.
+     */
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(sl->curl, CURLOPT_PIPEWAIT,
+                              strncmp(url, "https:", 6) == 0 ? 1L : 0L);
+    if (rc != CURLE_OK)
+        return luaL_error(L, "intuned.core: cannot configure libcurl: %s",
+                          curl_easy_strerror(rc));
+    mc = curl_multi_add_handle(b->multi, sl->curl);
+    if (mc != CURLM_OK)
+        return luaL_error(L, "intuned.core: cannot start a transfer: %s",
+                          curl_multi_strerror(mc));
+    sl->busy = 1;
+    sl->tag = tag;
+    sl->keep_nulls = keep_nulls;
+    b->busy++;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/*
+ * Moves every ended transfer into the table at the top of the stack, as
+ * { tag, <the values of session:get> }. Returns how many it added.
+ */
+static int collect(lua_State *L, batch *b, int count)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(b->multi, &left)) != NULL) {
+        char *priv = NULL;
+        slot *sl;
+        CURLcode rc;
+        int n, k, entry;
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        rc = msg->data.result;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        sl = (slot *)(void *)priv;
+        curl_multi_remove_handle(b->multi, msg->easy_handle);
+        sl->busy = 0;
+        b->busy--;
+        /* 7 slots: .., list, entry, up to 4 values, headroom */
+        luaL_checkstack(L, 7, "intuned.core: batch results");
+        lua_createtable(L, 5, 0);
+        entry = lua_gettop(L);
+        lua_pushinteger(L, sl->tag);
+        lua_rawseti(L, entry, 1);
+        n = intuned_xfer_push(L, &sl->x, rc, sl->keep_nulls ? INTUNED_KEEP_NULLS : 0);
+        for (k = n; k >= 1; k--)
+            lua_rawseti(L, entry, k + 1);
+        intuned_xfer_trim(&sl->x);
+        lua_rawseti(L, entry - 1, ++count);
+    }
+    return count;
+}
+
+/*
+ * batch:wait([seconds]) -> { {tag, ...}, ... }
+ * Drives the transfers and returns those that ended, waiting up to
+ * `seconds` (default 1) for at least one when none has yet. May return an
+ * empty list (the time passed, or only some bytes moved).
+ */
+static int batch_wait(lua_State *L)
+{
+    batch *b = batch_check(L, 1);
+    long wait_ms = intuned_opt_timeout_ms(L, 2, 1000L);
+    int running = 0, count;
+    CURLMcode mc;
+
+    if (wait_ms > MAX_WAIT_MS)
+        wait_ms = MAX_WAIT_MS;
+    lua_settop(L, 1);
+    lua_newtable(L);                   /* -> batch, list */
+    mc = curl_multi_perform(b->multi, &running);
+    if (mc != CURLM_OK)
+        return luaL_error(L, "intuned.core: %s", curl_multi_strerror(mc));
+    count = collect(L, b, 0);
+    if (count == 0 && running > 0) {
+#if LIBCURL_VERSION_NUM >= 0x074200
+        mc = curl_multi_poll(b->multi, NULL, 0, (int)wait_ms, NULL);
+#else
+        mc = curl_multi_wait(b->multi, NULL, 0, (int)wait_ms, NULL);
+#endif
+        if (mc == CURLM_OK)
+            mc = curl_multi_perform(b->multi, &running);
+        if (mc != CURLM_OK)
+            return luaL_error(L, "intuned.core: %s", curl_multi_strerror(mc));
+        collect(L, b, 0);
+    }
+    return 1;
+}
+
+/* batch:busy() -> number of transfers running */
+static int batch_busy(lua_State *L)
+{
+    lua_pushinteger(L, batch_check(L, 1)->busy);
+    return 1;
+}
+
+static int batch_tostring(lua_State *L)
+{
+    batch *b = luaL_checkudata(L, 1, BATCH_MT);
+    lua_pushfstring(L, "intuned.batch (%s, %d slots): %p",
+                    b->closed ? "closed" : "open", b->nslots, (void *)b);
+    return 1;
+}
+
+/* ---- registration -------------------------------------------------------- */
+
+static const luaL_Reg batch_methods[] = {
+    {"add", batch_add},
+    {"wait", batch_wait},
+    {"busy", batch_busy},
+    {"close", batch_close},
+    {NULL, NULL}
+};
+
+void intuned_multi_init(lua_State *L)
+{
+    if (luaL_newmetatable(L, BATCH_MT)) {
+        compat_newlib(L, batch_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, batch_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, batch_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, batch_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, BATCH_MT);
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+}
