@@ -22,7 +22,7 @@ SRCS    := $(wildcard src/*.c)
 OBJS    := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 MODULE  := $(BUILD)/intuned/core.so
 
-.PHONY: all deps test demo lint install clean
+.PHONY: all deps test demo lint install clean bench bench-deps bench-sequential
 
 all: $(MODULE)
 
@@ -46,8 +46,28 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
 
+# Benchmarks (bench/README.md). Each benchmark target is one line of
+# BENCH_TARGETS; `make bench` runs them all in order.
+BENCH_DEBS := valgrind lua-socket lua-sec lua-cjson lua-dkjson curl openssl \
+              nginx-light libnginx-mod-http-lua gcc libcurl4-openssl-dev
+RAW_CURL := $(BUILD)/raw_curl
+BENCH_TARGETS := bench-sequential
+
+bench: $(BENCH_TARGETS)
+
+bench-deps: deps
+	@PACKAGES="$(BENCH_DEBS)" scripts/deps.sh
+
+$(RAW_CURL): bench/raw_curl.c | $(BUILD)/intuned
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) \
+	  $(if $(CURL_INCDIR),-I$(CURL_INCDIR)) -o $@ $< $(LDFLAGS) -lcurl
+
+bench-sequential: bench-deps
+	@$(MAKE) --no-print-directory all $(RAW_CURL)
+	@LUA=$(LUA) BUILD=$(BUILD) RAW_CURL=$(RAW_CURL) nice -n 5 $(LUA) bench/run.lua $(BENCH_ARGS)
+
 lint: deps
-	luacheck lua spec examples scripts
+	luacheck lua spec examples scripts bench
 	$(MAKE) --no-print-directory clean-objs all CFLAGS="$(CFLAGS) -Werror"
 
 clean-objs:

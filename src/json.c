@@ -475,6 +475,123 @@ static const char *fail_literal(decoder *d, const char *p, const char *lit)
 #define HINT_LEVELS 32
 #define HINT_MAX 4096
 
+/*
+ * Growing a Lua table rehashes every entry it holds, and filling an object
+ * of 16 members that way costs more than parsing it. So before tables are
+ * built, a quick scan counts the members of the next SIZE_WINDOW containers
+ * (in the order the parser will open them) and each table is created at its
+ * final size. The scan trusts nothing: its counts are only sizes, capped,
+ * and the parser still validates every byte. Each scan stops after
+ * SCAN_BUDGET bytes once its window is full, so large documents are scanned
+ * about twice at most; containers still open then fall back to the sibling
+ * hint above.
+ */
+#define SIZE_WINDOW 512
+#define SIZE_STACK 64
+#define SCAN_BUDGET (64 * 1024)
+#define SIZE_MAX_HINT (1 << 16)
+#define SIZE_UNKNOWN (-1)
+
+typedef struct {
+    int sizes[SIZE_WINDOW];
+    int filled;             /* entries of sizes set by the last scan */
+    int next;               /* next entry the parser takes */
+} size_window;
+
+/* Byte classes outside strings: only structure matters to the scan. */
+enum { SK_OTHER, SK_QUOTE, SK_OPEN, SK_CLOSE, SK_COMMA };
+
+static const unsigned char scan_class[256] = {
+    ['"'] = SK_QUOTE, ['{'] = SK_OPEN, ['['] = SK_OPEN,
+    ['}'] = SK_CLOSE, [']'] = SK_CLOSE, [','] = SK_COMMA,
+};
+
+/*
+ * p is just past an opening quote; returns just past the closing one. Most
+ * strings are short and escape-free, so memchr for the quote and a look back
+ * at the backslashes before it beat a byte loop.
+ */
+static const char *scan_string(const char *p, const char *end)
+{
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p)), *b;
+        if (q == NULL)
+            return end;
+        for (b = q; b > p && b[-1] == '\\'; b--)
+            ;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        p = q + 1;
+    }
+}
+
+/* p is at the '{' or '[' the parser is about to open. */
+static void scan_sizes(size_window *w, const char *p, const char *end)
+{
+    int stack[SIZE_STACK];
+    int depth = 0, filled = 0, open = 0;
+    const char *budget_end = (end - p > SCAN_BUDGET) ? p + SCAN_BUDGET : end;
+
+    for (;;) {
+        while (p < end && scan_class[(unsigned char)*p] == SK_OTHER)
+            p++;
+        if (p >= end)
+            break;
+        switch (scan_class[(unsigned char)*p++]) {
+        case SK_OTHER:
+            continue;
+        case SK_QUOTE:
+            p = scan_string(p, end);
+            continue;
+        case SK_OPEN: {
+            int idx = -1;
+            if (p > budget_end)
+                break;
+            if (filled < SIZE_WINDOW) {
+                if (depth < SIZE_STACK) {
+                    const char *q = p;
+                    while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+                        q++;
+                    idx = filled;
+                    w->sizes[idx] = (q < end && (*q == '}' || *q == ']')) ? 0 : 1;
+                    open++;
+                } else {
+                    w->sizes[filled] = SIZE_UNKNOWN;
+                }
+                filled++;
+            }
+            if (depth < SIZE_STACK)
+                stack[depth] = idx;
+            depth++;
+            continue;
+        }
+        case SK_CLOSE:
+            if (depth == 0)
+                break;      /* closes a container opened before the scan */
+            depth--;
+            if (depth < SIZE_STACK && stack[depth] >= 0)
+                open--;
+            if ((filled == SIZE_WINDOW && open == 0) || p > budget_end)
+                break;
+            continue;
+        case SK_COMMA:
+            if (depth > 0 && depth <= SIZE_STACK && stack[depth - 1] >= 0
+                && w->sizes[stack[depth - 1]] < SIZE_MAX_HINT)
+                w->sizes[stack[depth - 1]]++;
+            continue;
+        }
+        break;
+    }
+    /* Containers the scan did not see close have no reliable size. */
+    while (depth > 0) {
+        depth--;
+        if (depth < SIZE_STACK && stack[depth] >= 0)
+            w->sizes[stack[depth]] = SIZE_UNKNOWN;
+    }
+    w->filled = filled;
+    w->next = 0;
+}
+
 #define LITERAL(p, end, lit) \
     ((end) - (p) >= (ptrdiff_t)sizeof(lit) - 1 \
      && memcmp((p), (lit), sizeof(lit) - 1) == 0)
@@ -492,6 +609,8 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     lua_Integer count = 0;      /* entries so far in the innermost container */
     lua_Integer saved[HINT_LEVELS];     /* count of each shallow ancestor */
     int hint_array[HINT_LEVELS] = {0}, hint_object[HINT_LEVELS] = {0};
+    int size;
+    size_window win;
 
     d.L = L;
     d.buf = buf;
@@ -502,6 +621,7 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     d.scratch_cap = 0;
     err->offset = 0;
     err->msg[0] = '\0';
+    win.filled = win.next = 0;
 
     /* Room for the scratch slot, one value and a temporary. */
     if (!lua_checkstack(L, 3)) {
@@ -536,8 +656,13 @@ value:  /* p is at the first byte of a value, after whitespace */
             saved[depth] = count;
         depth++;
         count = 0;
+        if (win.next == win.filled)
+            scan_sizes(&win, p, end);
+        size = win.next < win.filled ? win.sizes[win.next++] : SIZE_UNKNOWN;
         if (*p == '[') {
-            lua_createtable(L, depth < HINT_LEVELS ? hint_array[depth] : 0, 0);
+            if (size < 0)
+                size = depth < HINT_LEVELS ? hint_array[depth] : 0;
+            lua_createtable(L, size, 0);
             ctx = CTX_ARRAY;
             p = skip_ws(p + 1, end);
             if (p < end && *p == ']') {
@@ -546,7 +671,9 @@ value:  /* p is at the first byte of a value, after whitespace */
             }
             goto value;
         }
-        lua_createtable(L, 0, depth < HINT_LEVELS ? hint_object[depth] : 0);
+        if (size < 0)
+            size = depth < HINT_LEVELS ? hint_object[depth] : 0;
+        lua_createtable(L, 0, size);
         ctx = CTX_OBJECT;
         p = skip_ws(p + 1, end);
         if (p < end && *p == '}') {
