@@ -278,15 +278,35 @@ static const char *push_string(decoder *d, const char *s)
     int escaped = 0;
 
     for (;;) {
-        while (end - p >= 8) {
+        /* Long runs go 8 bytes per step; keys and short values, the most
+         * common strings in API responses, take the unrolled table loop. */
+        while (end - p >= 16) {
             uint64_t x;
             memcpy(&x, p, 8);
             if (has_special(x))
                 break;
             p += 8;
         }
+        while (end - p >= 4) {
+            if (str_class[p[0]] != SC_PLAIN)
+                goto special;
+            if (str_class[p[1]] != SC_PLAIN) {
+                p += 1;
+                goto special;
+            }
+            if (str_class[p[2]] != SC_PLAIN) {
+                p += 2;
+                goto special;
+            }
+            if (str_class[p[3]] != SC_PLAIN) {
+                p += 3;
+                goto special;
+            }
+            p += 4;
+        }
         while (p < end && str_class[*p] == SC_PLAIN)
             p++;
+special:
         if (p >= end)
             return fail(d, d->end, "unterminated string");
         switch (str_class[*p]) {
