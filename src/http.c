@@ -50,6 +50,7 @@ typedef struct {
     int out_of_memory;          /* set by either callback */
     int closed;
     char errbuf[CURL_ERROR_SIZE];
+    intuned_json_shape shape;   /* of the last JSON body, to size tables */
 } session;
 
 /* ---- buffers ----------------------------------------------------------- */
@@ -505,7 +506,7 @@ static int session_get(lua_State *L)
     session *s = session_check(L, 1);
     const char *url = luaL_checkstring(L, 2);
     long timeout_ms = s->timeout_ms, status = 0, connects = 0;
-    intuned_json_opts jopts = {0, 0};
+    intuned_json_opts jopts = {0, 0, NULL};
     char *ctype = NULL;
     CURLcode rc;
     int meta;
@@ -518,6 +519,7 @@ static int session_get(lua_State *L)
             timeout_ms = 1;
     }
     jopts.keep_object_nulls = lua_toboolean(L, 4);
+    jopts.shape = &s->shape;
     lua_settop(L, 2);
 
     s->body.len = s->head.len = 0;

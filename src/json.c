@@ -625,11 +625,15 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     int max_depth = (opts && opts->max_depth > 0) ? opts->max_depth
                                                   : INTUNED_JSON_MAX_DEPTH;
     int keep_nulls = opts ? opts->keep_object_nulls : 0;
+    intuned_json_shape *shape = opts ? opts->shape : NULL;
     int depth = 0, ctx = CTX_TOP;
     lua_Integer count = 0;      /* entries so far in the innermost container */
     lua_Integer saved[HINT_LEVELS];     /* count of each shallow ancestor */
     int hint_array[HINT_LEVELS] = {0}, hint_object[HINT_LEVELS] = {0};
     int size;
+    int opened = 0;             /* containers opened so far */
+    int cur = -1;               /* shape entry of the innermost container */
+    int saved_cur[HINT_LEVELS]; /* the same for each shallow ancestor */
     size_window win;
 
     d.L = L;
@@ -672,13 +676,29 @@ value:  /* p is at the first byte of a value, after whitespace */
             fail(&d, p, "nesting too deep");
             goto failed;
         }
-        if (depth < HINT_LEVELS)
+        if (depth < HINT_LEVELS) {
             saved[depth] = count;
+            saved_cur[depth] = cur;
+        }
         depth++;
         count = 0;
-        if (win.next == win.filled)
-            scan_sizes(&win, p, end);
-        size = win.next < win.filled ? win.sizes[win.next++] : SIZE_UNKNOWN;
+        cur = -1;
+        size = SIZE_UNKNOWN;
+        if (shape != NULL && opened < INTUNED_JSON_SHAPE_MAX) {
+            /* Once a scan ran, its window gives the sizes in order. */
+            if (win.filled == 0 && opened < shape->n)
+                size = shape->sizes[opened];
+            shape->sizes[opened] = SIZE_UNKNOWN; /* until it closes */
+            if (depth <= HINT_LEVELS)
+                cur = opened;
+        }
+        opened++;
+        if (size < 0) {
+            if (win.next == win.filled)
+                scan_sizes(&win, p, end);
+            if (win.next < win.filled)
+                size = win.sizes[win.next++];
+        }
         if (*p == '[') {
             if (size < 0)
                 size = depth < HINT_LEVELS ? hint_array[depth] : 0;
@@ -798,7 +818,10 @@ closed: /* the container on top is complete: .., parent, [key,] table */
         else
             hint_object[depth] = n;
     }
+    if (cur >= 0)
+        shape->sizes[cur] = count < SIZE_MAX_HINT ? (int)count : SIZE_MAX_HINT;
     depth--;
+    cur = depth < HINT_LEVELS ? saved_cur[depth] : -1;
     if (depth == 0) {
         ctx = CTX_TOP;
     } else if (lua_type(L, -2) == LUA_TSTRING) {
@@ -819,9 +842,13 @@ done:
         goto failed;
     }
     lua_replace(L, d.scratch_idx);  /* .., scratch, value -> .., value */
+    if (shape != NULL)
+        shape->n = opened < INTUNED_JSON_SHAPE_MAX ? opened : INTUNED_JSON_SHAPE_MAX;
     return 1;
 
 failed:
+    if (shape != NULL)
+        shape->n = 0;
     lua_settop(L, base);
     return 0;
 }
@@ -851,7 +878,7 @@ int intuned_json_lua_decode(lua_State *L)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    intuned_json_opts opts = {0, 0};
+    intuned_json_opts opts = {0, 0, NULL};
     intuned_json_err err;
     char msg[INTUNED_JSON_ERRLEN + 48];
 

@@ -1,0 +1,56 @@
+-- A session remembers the table sizes of its last JSON body to build the
+-- next one without a pre-scan. That memory is only a size hint: answers of
+-- other shapes on the same client must decode exactly as on a fresh one.
+local fx = require("support.fixtures")
+local intuned = require("intuned")
+
+local function get(client, scenario)
+  local res, err = client:get_job_run(fx.PROJECT, fx.JOB, fx.id(scenario))
+  assert.is_nil(err)
+  return res
+end
+
+local function assert_ok_run(res)
+  local run = res.jobRun
+  assert.equal("SUCCESS", run.status)
+  assert.equal(100, run.payloads)
+  assert.same({ "api1", "api2" }, run.job_configuration_snapshot.sink.apisToSend)
+  assert.equal("Bearer token", run.job_configuration_snapshot.notifications[1].headers.Authorization)
+  assert.equal(3, run.job_configuration_snapshot.configuration.retry.maximumAttempts)
+  assert.is_table(res.results)
+end
+
+describe("one client, answers of changing shapes", function()
+  it("decodes each answer fully whatever the previous one looked like", function()
+    local client = fx.client()
+    for _ = 1, 2 do
+      assert_ok_run(get(client, "ok"))
+
+      local running = get(client, "running")
+      assert.equal("PENDING", running.jobRun.status)
+      assert.is_nil(running.jobRun.payloads)
+      assert.is_nil(running.results)
+
+      local nulls = get(client, "nulls")
+      assert.is_nil(nulls.jobRun.job_configuration_snapshot.sink)
+      assert.equal(5, nulls.jobRun.job_configuration_snapshot.configuration.maxConcurrentRequests)
+
+      local big = get(client, "big-50000")
+      assert.is_true(#big.jobRun.pad > 48000 and #big.jobRun.pad < 50000)
+      assert.equal("SUCCESS", big.jobRun.status)
+
+      assert_ok_run(get(client, "ok"))
+    end
+    client:close()
+  end)
+
+  it("keeps nulls on request even right after a shape without them", function()
+    local client = fx.client()
+    assert_ok_run(get(client, "ok"))
+    local res = client:get_job_run(fx.PROJECT, fx.JOB, fx.id("nulls"), { keep_nulls = true })
+    assert.equal(intuned.null, res.jobRun.payloads)
+    assert.equal(intuned.null, res.jobRun.job_configuration_snapshot.sink)
+    assert_ok_run(get(client, "ok"))
+    client:close()
+  end)
+end)
