@@ -1,6 +1,7 @@
 -- A session remembers the table sizes of its last JSON body to build the
 -- next one without a pre-scan. That memory is only a size hint: answers of
 -- other shapes on the same client must decode exactly as on a fresh one.
+-- meta.headers is built when first read, from that response's own headers.
 local fx = require("support.fixtures")
 local intuned = require("intuned")
 
@@ -51,6 +52,33 @@ describe("one client, answers of changing shapes", function()
     assert.equal(intuned.null, res.jobRun.payloads)
     assert.equal(intuned.null, res.jobRun.job_configuration_snapshot.sink)
     assert_ok_run(get(client, "ok"))
+    client:close()
+  end)
+end)
+
+describe("meta.headers", function()
+  it("is there when read, lower-cased, and stays the same table", function()
+    local client = fx.client()
+    local _, _, meta = client:get_job_run(fx.PROJECT, fx.JOB, fx.id("ok"))
+    local headers = meta.headers
+    assert.is_table(headers)
+    assert.equal("application/json", headers["content-type"])
+    assert.is_string(headers["x-connection"])
+    assert.is_nil(headers["Content-Type"])
+    assert.equal(headers, meta.headers)
+    assert.equal(headers, rawget(meta, "headers"))
+    assert.is_nil(meta.no_such_field)
+    client:close()
+  end)
+
+  it("describes its own response even when first read after later requests", function()
+    local client = fx.client()
+    local _, _, m1 = client:get_job_run(fx.PROJECT, fx.JOB, fx.id("ok"))
+    local _, _, m2 = client:get_job_run(fx.PROJECT, fx.JOB, fx.id("ok"))
+    local _, _, m3 = client:get_job_run(fx.PROJECT, fx.JOB, fx.id("ok"))
+    local n1 = tonumber(m1.headers["x-connection-requests"])
+    assert.equal(n1 + 1, tonumber(m2.headers["x-connection-requests"]))
+    assert.equal(n1 + 2, tonumber(m3.headers["x-connection-requests"]))
     client:close()
   end)
 end)
