@@ -474,16 +474,18 @@ static int meta_index(lua_State *L)
     size_t len;
     const char *raw;
     header_ctx c;
-    if (lua_type(L, 2) != LUA_TSTRING || strcmp(lua_tostring(L, 2), "headers") != 0)
+    if (lua_type(L, 1) != LUA_TTABLE || lua_type(L, 2) != LUA_TSTRING
+        || strcmp(lua_tostring(L, 2), "headers") != 0
+        || !lua_getmetatable(L, 1))
         return 0;
-    lua_getmetatable(L, 1);
     lua_rawgeti(L, -1, 1);                     /* -> .., mt, raw */
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return 0;
     raw = lua_tolstring(L, -1, &len);
     lua_createtable(L, 0, 8);                  /* -> .., mt, raw, headers */
     c.L = L;
     c.meta = 1;
-    if (raw != NULL)
-        each_header(raw, len, header_store, &c);
+    each_header(raw, len, header_store, &c);
     lua_pushliteral(L, "headers");
     lua_pushvalue(L, -2);
     lua_rawset(L, 1);
