@@ -64,7 +64,7 @@ $(RAW_CURL): bench/raw_curl.c | $(BUILD)/intuned
 
 bench-sequential: bench-deps
 	@$(MAKE) --no-print-directory all $(RAW_CURL)
-	@LUA=$(LUA) BUILD=$(BUILD) RAW_CURL=$(RAW_CURL) nice -n 5 $(LUA) bench/run.lua $(BENCH_ARGS)
+	@LUA=$(LUA) BUILD=$(BUILD) RAW_CURL=$(RAW_CURL) nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
 
 lint: deps
 	luacheck lua spec examples scripts bench
