@@ -686,7 +686,10 @@ value:  /* p is at the first byte of a value, after whitespace */
         size = SIZE_UNKNOWN;
         if (shape != NULL && opened < INTUNED_JSON_SHAPE_MAX) {
             /* Once a scan ran, its window gives the sizes in order. */
-            if (win.filled == 0 && opened < shape->n)
+            /* A guess: never more members than the bytes left can hold,
+             * and never more than the last document really had. */
+            if (win.filled == 0 && opened < shape->n
+                && shape->sizes[opened] <= (end - p) / 2 + 1)
                 size = shape->sizes[opened];
             shape->sizes[opened] = SIZE_UNKNOWN; /* until it closes */
             if (depth <= HINT_LEVELS)
