@@ -2,11 +2,18 @@
 -- next one without a pre-scan. That memory is only a size hint: answers of
 -- other shapes on the same client must decode exactly as on a fresh one.
 -- meta.headers is built when first read, from that response's own headers.
+-- Polling reuses the URL of the previous call only for the same ids.
 local fx = require("support.fixtures")
 local intuned = require("intuned")
 
 local function get(client, scenario)
   local res, err = client:get_job_run(fx.PROJECT, fx.JOB, fx.id(scenario))
+  assert.is_nil(err)
+  return res
+end
+
+local function get_exact(client, id)
+  local res, err = client:get_job_run(fx.PROJECT, fx.JOB, id)
   assert.is_nil(err)
   return res
 end
@@ -79,6 +86,21 @@ describe("meta.headers", function()
     local n1 = tonumber(m1.headers["x-connection-requests"])
     assert.equal(n1 + 1, tonumber(m2.headers["x-connection-requests"]))
     assert.equal(n1 + 2, tonumber(m3.headers["x-connection-requests"]))
+    client:close()
+  end)
+end)
+
+describe("polling one run, then another", function()
+  it("asks for the run it is given each time", function()
+    local client = fx.client()
+    local a, b = fx.id("ok"), fx.id("ok")
+    assert.equal(a, get_exact(client, a).jobRun.id)
+    assert.equal(a, get_exact(client, a).jobRun.id)
+    assert.equal(b, get_exact(client, b).jobRun.id)
+    assert.equal(a, get_exact(client, a).jobRun.id)
+    assert.has_error(function() client:get_job_run(fx.PROJECT, fx.JOB, "..") end)
+    assert.has_error(function() client:get_job_run(fx.PROJECT, fx.JOB, nil) end)
+    assert.equal(a, get_exact(client, a).jobRun.id)
     client:close()
   end)
 end)
