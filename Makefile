@@ -35,7 +35,8 @@ SRCS    := $(wildcard src/*.c)
 OBJS    := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 MODULE  := $(BUILD)/intuned/core.so
 
-.PHONY: all deps test test-all embed demo lint install clean bench-concurrent
+.PHONY: all deps test test-all embed demo lint install clean bench bench-deps bench-sequential \
+        bench-concurrent
 
 all: $(MODULE)
 
@@ -73,10 +74,30 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
 
+# Benchmarks (bench/README.md). Each benchmark target is one line of
+# BENCH_TARGETS; `make bench` runs them all in order.
+BENCH_DEBS := valgrind lua-socket lua-sec lua-cjson lua-dkjson curl openssl \
+              nginx-light libnginx-mod-http-lua gcc libcurl4-openssl-dev
+RAW_CURL := $(BUILD)/raw_curl
+BENCH_TARGETS := bench-sequential bench-concurrent
+
+bench: $(BENCH_TARGETS)
+
+bench-deps: deps
+	@PACKAGES="$(BENCH_DEBS)" scripts/deps.sh
+
+$(RAW_CURL): bench/raw_curl.c | $(BUILD)/intuned
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) \
+	  $(if $(CURL_INCDIR),-I$(CURL_INCDIR)) -o $@ $< $(LDFLAGS) -lcurl
+
 # get_job_runs against sequential get_job_run calls (bench/concurrent.lua).
 bench-concurrent: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) nice -n 10 $(LUA) bench/concurrent.lua
+
+bench-sequential: bench-deps
+	@$(MAKE) --no-print-directory all $(RAW_CURL)
+	@LUA=$(LUA) BUILD=$(BUILD) RAW_CURL=$(RAW_CURL) nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
 
 lint: deps
 	luacheck lua spec examples scripts bin/intuned bench

@@ -183,6 +183,32 @@ function Client:request(url, opts, validate)
     keep_nulls = opts.keep_nulls and true or nil
   end
   local session = self.session
+  if opts == nil and deadline == nil then
+    -- The common call: no per-call options and no deadline, so the first
+    -- attempt needs neither the clock nor the retry loop. A failure goes
+    -- through retry.run, which replays this first result and continues.
+    local res, meta = fetch(session, url, timeout, nil, validate)
+    if res ~= nil then
+      meta.attempts = 1
+      return res, nil, meta
+    end
+    if not meta.retirable or not policy or policy.max_attempts <= 1 then
+      meta.attempts = 1
+      return nil, meta
+    end
+    local first = meta
+    return retry.run({
+      policy = policy, timeout = timeout,
+      clock = self.clock, sleep = self.sleep, random = self.random,
+    }, function(t)
+      if first then
+        local err = first
+        first = nil
+        return nil, err
+      end
+      return fetch(session, url, t, nil, validate)
+    end)
+  end
   return retry.run({
     policy = policy, timeout = timeout, deadline = deadline,
     clock = self.clock, sleep = self.sleep, random = self.random,
@@ -195,9 +221,18 @@ end
 --   -> result, nil, meta | nil, err
 function Client:get_job_run(project, job_id, job_run_id, opts)
   check_client(self, "get_job_run")
-  local url = self.prefix .. check.segment(project, "project", 1)
-    .. "/jobs/" .. check.segment(job_id, "job_id", 1)
-    .. "/runs/" .. check.segment(job_run_id, "job_run_id", 1)
+  -- Polling asks for the same run again and again: the ids passed the
+  -- checks last time, so the URL built then is still right.
+  local last = self.last_run
+  local url
+  if last and last[1] == project and last[2] == job_id and last[3] == job_run_id then
+    url = last[4]
+  else
+    url = self.prefix .. check.segment(project, "project", 1)
+      .. "/jobs/" .. check.segment(job_id, "job_id", 1)
+      .. "/runs/" .. check.segment(job_run_id, "job_run_id", 1)
+    self.last_run = { project, job_id, job_run_id, url }
+  end
   return self:request(url, opts, job_run_shape)
 end
 

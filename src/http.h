@@ -12,6 +12,8 @@
 #include <curl/curl.h>
 #include <lua.h>
 
+#include "json.h"
+
 typedef struct {
     char *data;
     size_t len;
@@ -35,6 +37,7 @@ typedef struct {
     int write_failed;      /* fwrite to file failed */
     int write_errno;
     char errbuf[CURL_ERROR_SIZE];
+    intuned_json_shape shape; /* of the last JSON body, to size tables */
 } intuned_xfer;
 
 typedef struct intuned_session intuned_session;

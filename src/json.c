@@ -278,15 +278,35 @@ static const char *push_string(decoder *d, const char *s)
     int escaped = 0;
 
     for (;;) {
-        while (end - p >= 8) {
+        /* Long runs go 8 bytes per step; keys and short values, the most
+         * common strings in API responses, take the unrolled table loop. */
+        while (end - p >= 16) {
             uint64_t x;
             memcpy(&x, p, 8);
             if (has_special(x))
                 break;
             p += 8;
         }
+        while (end - p >= 4) {
+            if (str_class[p[0]] != SC_PLAIN)
+                goto special;
+            if (str_class[p[1]] != SC_PLAIN) {
+                p += 1;
+                goto special;
+            }
+            if (str_class[p[2]] != SC_PLAIN) {
+                p += 2;
+                goto special;
+            }
+            if (str_class[p[3]] != SC_PLAIN) {
+                p += 3;
+                goto special;
+            }
+            p += 4;
+        }
         while (p < end && str_class[*p] == SC_PLAIN)
             p++;
+special:
         if (p >= end)
             return fail(d, d->end, "unterminated string");
         switch (str_class[*p]) {
@@ -475,6 +495,123 @@ static const char *fail_literal(decoder *d, const char *p, const char *lit)
 #define HINT_LEVELS 32
 #define HINT_MAX 4096
 
+/*
+ * Growing a Lua table rehashes every entry it holds, and filling an object
+ * of 16 members that way costs more than parsing it. So before tables are
+ * built, a quick scan counts the members of the next SIZE_WINDOW containers
+ * (in the order the parser will open them) and each table is created at its
+ * final size. The scan trusts nothing: its counts are only sizes, capped,
+ * and the parser still validates every byte. Each scan stops after
+ * SCAN_BUDGET bytes once its window is full, so large documents are scanned
+ * about twice at most; containers still open then fall back to the sibling
+ * hint above.
+ */
+#define SIZE_WINDOW 512
+#define SIZE_STACK 64
+#define SCAN_BUDGET (64 * 1024)
+#define SIZE_MAX_HINT (1 << 16)
+#define SIZE_UNKNOWN (-1)
+
+typedef struct {
+    int sizes[SIZE_WINDOW];
+    int filled;             /* entries of sizes set by the last scan */
+    int next;               /* next entry the parser takes */
+} size_window;
+
+/* Byte classes outside strings: only structure matters to the scan. */
+enum { SK_OTHER, SK_QUOTE, SK_OPEN, SK_CLOSE, SK_COMMA };
+
+static const unsigned char scan_class[256] = {
+    ['"'] = SK_QUOTE, ['{'] = SK_OPEN, ['['] = SK_OPEN,
+    ['}'] = SK_CLOSE, [']'] = SK_CLOSE, [','] = SK_COMMA,
+};
+
+/*
+ * p is just past an opening quote; returns just past the closing one. Most
+ * strings are short and escape-free, so memchr for the quote and a look back
+ * at the backslashes before it beat a byte loop.
+ */
+static const char *scan_string(const char *p, const char *end)
+{
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p)), *b;
+        if (q == NULL)
+            return end;
+        for (b = q; b > p && b[-1] == '\\'; b--)
+            ;
+        if (((q - b) & 1) == 0)
+            return q + 1;
+        p = q + 1;
+    }
+}
+
+/* p is at the '{' or '[' the parser is about to open. */
+static void scan_sizes(size_window *w, const char *p, const char *end)
+{
+    int stack[SIZE_STACK];
+    int depth = 0, filled = 0, open = 0;
+    const char *budget_end = (end - p > SCAN_BUDGET) ? p + SCAN_BUDGET : end;
+
+    for (;;) {
+        while (p < end && scan_class[(unsigned char)*p] == SK_OTHER)
+            p++;
+        if (p >= end)
+            break;
+        switch (scan_class[(unsigned char)*p++]) {
+        case SK_OTHER:
+            continue;
+        case SK_QUOTE:
+            p = scan_string(p, end);
+            continue;
+        case SK_OPEN: {
+            int idx = -1;
+            if (p > budget_end)
+                break;
+            if (filled < SIZE_WINDOW) {
+                if (depth < SIZE_STACK) {
+                    const char *q = p;
+                    while (q < end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+                        q++;
+                    idx = filled;
+                    w->sizes[idx] = (q < end && (*q == '}' || *q == ']')) ? 0 : 1;
+                    open++;
+                } else {
+                    w->sizes[filled] = SIZE_UNKNOWN;
+                }
+                filled++;
+            }
+            if (depth < SIZE_STACK)
+                stack[depth] = idx;
+            depth++;
+            continue;
+        }
+        case SK_CLOSE:
+            if (depth == 0)
+                break;      /* closes a container opened before the scan */
+            depth--;
+            if (depth < SIZE_STACK && stack[depth] >= 0)
+                open--;
+            if ((filled == SIZE_WINDOW && open == 0) || p > budget_end)
+                break;
+            continue;
+        case SK_COMMA:
+            if (depth > 0 && depth <= SIZE_STACK && stack[depth - 1] >= 0
+                && w->sizes[stack[depth - 1]] < SIZE_MAX_HINT)
+                w->sizes[stack[depth - 1]]++;
+            continue;
+        }
+        break;
+    }
+    /* Containers the scan did not see close have no reliable size. */
+    while (depth > 0) {
+        depth--;
+        if (depth < SIZE_STACK && stack[depth] >= 0)
+            w->sizes[stack[depth]] = SIZE_UNKNOWN;
+    }
+    w->filled = filled;
+    w->next = 0;
+}
+
 #define LITERAL(p, end, lit) \
     ((end) - (p) >= (ptrdiff_t)sizeof(lit) - 1 \
      && memcmp((p), (lit), sizeof(lit) - 1) == 0)
@@ -488,10 +625,16 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     int max_depth = (opts && opts->max_depth > 0) ? opts->max_depth
                                                   : INTUNED_JSON_MAX_DEPTH;
     int keep_nulls = opts ? opts->keep_object_nulls : 0;
+    intuned_json_shape *shape = opts ? opts->shape : NULL;
     int depth = 0, ctx = CTX_TOP;
     lua_Integer count = 0;      /* entries so far in the innermost container */
     lua_Integer saved[HINT_LEVELS];     /* count of each shallow ancestor */
     int hint_array[HINT_LEVELS] = {0}, hint_object[HINT_LEVELS] = {0};
+    int size;
+    int opened = 0;             /* containers opened so far */
+    int cur = -1;               /* shape entry of the innermost container */
+    int saved_cur[HINT_LEVELS]; /* the same for each shallow ancestor */
+    size_window win;
 
     d.L = L;
     d.buf = buf;
@@ -502,6 +645,7 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     d.scratch_cap = 0;
     err->offset = 0;
     err->msg[0] = '\0';
+    win.filled = win.next = 0;
 
     /* Room for the scratch slot, one value and a temporary. */
     if (!lua_checkstack(L, 3)) {
@@ -532,12 +676,36 @@ value:  /* p is at the first byte of a value, after whitespace */
             fail(&d, p, "nesting too deep");
             goto failed;
         }
-        if (depth < HINT_LEVELS)
+        if (depth < HINT_LEVELS) {
             saved[depth] = count;
+            saved_cur[depth] = cur;
+        }
         depth++;
         count = 0;
+        cur = -1;
+        size = SIZE_UNKNOWN;
+        if (shape != NULL && opened < INTUNED_JSON_SHAPE_MAX) {
+            /* Once a scan ran, its window gives the sizes in order. */
+            /* A guess: never more members than the bytes left can hold,
+             * and never more than the last document really had. */
+            if (win.filled == 0 && opened < shape->n
+                && shape->sizes[opened] <= (end - p) / 2 + 1)
+                size = shape->sizes[opened];
+            shape->sizes[opened] = SIZE_UNKNOWN; /* until it closes */
+            if (depth <= HINT_LEVELS)
+                cur = opened;
+        }
+        opened++;
+        if (size < 0) {
+            if (win.next == win.filled)
+                scan_sizes(&win, p, end);
+            if (win.next < win.filled)
+                size = win.sizes[win.next++];
+        }
         if (*p == '[') {
-            lua_createtable(L, depth < HINT_LEVELS ? hint_array[depth] : 0, 0);
+            if (size < 0)
+                size = depth < HINT_LEVELS ? hint_array[depth] : 0;
+            lua_createtable(L, size, 0);
             ctx = CTX_ARRAY;
             p = skip_ws(p + 1, end);
             if (p < end && *p == ']') {
@@ -546,7 +714,9 @@ value:  /* p is at the first byte of a value, after whitespace */
             }
             goto value;
         }
-        lua_createtable(L, 0, depth < HINT_LEVELS ? hint_object[depth] : 0);
+        if (size < 0)
+            size = depth < HINT_LEVELS ? hint_object[depth] : 0;
+        lua_createtable(L, 0, size);
         ctx = CTX_OBJECT;
         p = skip_ws(p + 1, end);
         if (p < end && *p == '}') {
@@ -651,7 +821,10 @@ closed: /* the container on top is complete: .., parent, [key,] table */
         else
             hint_object[depth] = n;
     }
+    if (cur >= 0)
+        shape->sizes[cur] = count < SIZE_MAX_HINT ? (int)count : SIZE_MAX_HINT;
     depth--;
+    cur = depth < HINT_LEVELS ? saved_cur[depth] : -1;
     if (depth == 0) {
         ctx = CTX_TOP;
     } else if (lua_type(L, -2) == LUA_TSTRING) {
@@ -672,9 +845,13 @@ done:
         goto failed;
     }
     lua_replace(L, d.scratch_idx);  /* .., scratch, value -> .., value */
+    if (shape != NULL)
+        shape->n = opened < INTUNED_JSON_SHAPE_MAX ? opened : INTUNED_JSON_SHAPE_MAX;
     return 1;
 
 failed:
+    if (shape != NULL)
+        shape->n = 0;
     lua_settop(L, base);
     return 0;
 }
@@ -704,7 +881,7 @@ int intuned_json_lua_decode(lua_State *L)
 {
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    intuned_json_opts opts = {0, 0};
+    intuned_json_opts opts = {0, 0, NULL};
     intuned_json_err err;
     char msg[INTUNED_JSON_ERRLEN + 48];
 

@@ -10,9 +10,23 @@
 #define INTUNED_JSON_MAX_DEPTH 256
 #define INTUNED_JSON_ERRLEN 128
 
+#define INTUNED_JSON_SHAPE_MAX 256
+
+/*
+ * Member counts of the containers of the last document decoded with it, in
+ * the order they opened. A session that polls the same run gets the same
+ * shape again and again: with this its tables are created at their size
+ * without a pre-scan. Only ever a size hint; zero-initialise before use.
+ */
+typedef struct {
+    int n;
+    int sizes[INTUNED_JSON_SHAPE_MAX];
+} intuned_json_shape;
+
 typedef struct {
     int keep_object_nulls; /* object members that are null become core.null */
     int max_depth;         /* 0 means INTUNED_JSON_MAX_DEPTH */
+    intuned_json_shape *shape; /* NULL, or read and updated by the decode */
 } intuned_json_opts;
 
 typedef struct {

@@ -79,7 +79,14 @@ end
 -- Called by ngx.run_worker_thread: one HTTP exchange on this VM's session
 -- for `opts`. Returns what session:get returns.
 function M.pool_get(opts, url, timeout, keep_nulls)
-  return pool_session(opts):get(url, timeout, keep_nulls)
+  local status, body, meta, curl_code = pool_session(opts):get(url, timeout, keep_nulls)
+  if status then
+    -- meta.headers is built on first read through a metatable, and
+    -- metatables do not cross to the worker's VM: build it here.
+    meta.headers = meta.headers
+    setmetatable(meta, nil)
+  end
+  return status, body, meta, curl_code
 end
 
 -- How many sessions this pool VM holds (for tests and diagnostics).
