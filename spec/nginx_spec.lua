@@ -146,6 +146,23 @@ describe("nginx", function()
       assert.truthy(got.pool.raised:find("blocking = true", 1, true))
     end)
 
+    it("fetches many runs with get_job_runs, in order, through the pool", function()
+      local ids = {}
+      for i = 1, 12 do
+        ids[i] = fx.id(i == 5 and "notfound" or "ok")
+      end
+      local got = fetch("/many?concurrency=4&ids=" .. table.concat(ids, ","))
+      assert.are.equal(12, #got.results)
+      for i, r in ipairs(got.results) do
+        if i == 5 then
+          assert.are.same({ kind = "api", status = 404 }, r)
+        else
+          assert.are.same({ id = ids[i], status = "SUCCESS" }, r)
+        end
+      end
+      assert.truthy(got.download:find("would block nginx's event loop", 1, true), got.download)
+    end)
+
     it("names a thread pool that nginx does not have", function()
       local got = fetch("/fetch?pool=reports&id=" .. fx.id("ok"))
       assert.truthy(got.raised:find("nginx has no thread pool 'reports'", 1, true), got.raised)

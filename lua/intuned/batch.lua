@@ -183,6 +183,34 @@ local function schedule(self, b, urls, o, results, internal)
   end
 end
 
+-- Inside nginx the client's session is a proxy to nginx's thread pool, not
+-- a C session, so there is no multi handle to share: each entry runs the
+-- ordinary call in an nginx light thread instead, `concurrency` at a time,
+-- and the pool's threads do the requests side by side.
+local function in_light_threads(self, urls, o, results, internal)
+  local clock, started = self.clock, self.clock()
+  local next_entry = 1
+  local function worker()
+    while next_entry <= #urls do
+      local i = next_entry
+      next_entry = next_entry + 1
+      local call = { timeout = o.timeout, retry = o.policy or false, keep_nulls = o.keep_nulls }
+      if o.deadline then
+        call.deadline = math.max(o.deadline - (clock() - started), MIN_TIMEOUT)
+      end
+      local res, err, meta = self:request(urls[i], call, internal.job_run_shape)
+      results[i] = { res = res, err = err, meta = meta }
+    end
+  end
+  local threads = {}
+  for t = 1, math.min(o.concurrency, #urls) do
+    threads[t] = ngx.thread.spawn(worker) -- luacheck: ignore 113
+  end
+  for t = 1, #threads do
+    ngx.thread.wait(threads[t]) -- luacheck: ignore 113
+  end
+end
+
 function M.install(Client, _, internal)
   -- client:get_job_runs(list [, opts]) -> { {res =, err =, meta =}, ... }
   -- list: { {project, job_id, job_run_id}, ... } (or named fields).
@@ -194,6 +222,10 @@ function M.install(Client, _, internal)
     local o = options(self, opts)
     local results = {}
     if #urls == 0 then
+      return results
+    end
+    if type(self.session) ~= "userdata" then
+      in_light_threads(self, urls, o, results, internal)
       return results
     end
     local b = core.batch(self.session, math.min(o.concurrency, #urls))

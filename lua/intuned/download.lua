@@ -139,6 +139,12 @@ function M.install(Client, _, internal)
   -- (default: when results.format is "json"), keep_nulls.
   function Client:download_results(res_or_results, opts)
     internal.check_client(self, "download_results")
+    if type(self.session) ~= "userdata" then
+      -- The client sends its requests through nginx's thread pool; a
+      -- download here would block the worker's event loop instead.
+      check.fail("download_results would block nginx's event loop: fetch results.signed_url with"
+        .. " nginx's own HTTP facilities, or make the client with blocking = true")
+    end
     local results, missing = results_of(res_or_results)
     local o = options(self, opts)
     if not results then

@@ -98,6 +98,28 @@ function M.timer()
   say({ raised = "the timer did not finish within 10 s" })
 end
 
+-- get_job_runs inside nginx: ?ids=a,b,c; each result as status or error
+-- kind, plus the connection that served it. Also what download_results
+-- says here.
+function M.many()
+  local c = client()
+  local list = {}
+  for id in ngx.var.arg_ids:gmatch("[^,]+") do
+    list[#list + 1] = { PROJECT, JOB, id }
+  end
+  local t0 = ngx.now()
+  local results = c:get_job_runs(list, { concurrency = tonumber(ngx.var.arg_concurrency) or 16 })
+  ngx.update_time()
+  local out = { seconds = ngx.now() - t0, results = {} }
+  for i, r in ipairs(results) do
+    out.results[i] = r.res and { id = r.res.jobRun.id, status = r.res.jobRun.status }
+      or { kind = r.err.kind, status = r.err.status }
+  end
+  local ok, why = pcall(c.download_results, c, { results = { signed_url = "http://127.0.0.1/x", format = "json" } })
+  out.download = ok and "ran" or tostring(why)
+  say(out)
+end
+
 -- init_worker_by_lua: no pool can be used here, so only blocking = true
 -- clients may make requests.
 function M.init_worker()
