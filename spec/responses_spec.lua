@@ -56,6 +56,15 @@ describe("bad responses", function()
     assert.are.equal(1, err.attempts)
   end)
 
+  it("names the cap when Content-Length alone is over it", function()
+    -- stall-ms sends a Content-Length, so libcurl refuses before any body
+    local tiny = fx.client { max_response_bytes = 100 }
+    local _, err = tiny:get_job_run(P, J, fx.id("stall-ms-10"))
+    tiny:close()
+    assert.are.equal("too_large", err.kind)
+    assert.are.equal("response larger than 100 bytes", err.message)
+  end)
+
   it("caps a gzip body by its inflated size", function()
     local small = fx.client { max_response_bytes = 1024 * 1024 }
     local _, err = small:get_job_run(P, J, fx.id("big-gzip-67108864"))

@@ -606,11 +606,11 @@ static int push_failure(lua_State *L, intuned_xfer *x, CURLcode rc)
     const char *kind = error_kind(rc, x);
     lua_pushnil(L);
     lua_pushstring(L, kind);
-    if (x->too_large)
+    if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED)
         lua_pushfstring(L, "response larger than %d bytes", (int)x->max_bytes);
     else if (x->write_failed)
         lua_pushfstring(L, "cannot write the file: %s", strerror(x->write_errno));
-    else if (x->errbuf[0] != '\0')
+    else if (x->errbuf[0] != '\0' && strcmp(x->errbuf, curl_easy_strerror(rc)) != 0)
         lua_pushfstring(L, "%s: %s", curl_easy_strerror(rc), x->errbuf);
     else
         lua_pushstring(L, curl_easy_strerror(rc));
