@@ -1,18 +1,19 @@
 /*
  * decode_fuzz.c: libFuzzer harness for the JSON decoder.
  *
- * Every input goes through the module's real entry: luaopen_intuned_core is
- * loaded into a Lua state and its `decode` function is called from Lua, with
- * options chosen by the first input byte. The same bytes are then decoded
- * again by intuned_json_decode from a heap copy of exactly their length, so
- * AddressSanitizer sees a read even one byte past the end (a Lua string
- * always has a hidden NUL after it, which would mask that).
- *
- * The first byte also asks for a run under a Lua allocator that fails after
- * a few allocations, to prove a memory error in the middle of a document
- * leaves nothing behind: the heap copy is owned outside the protected call,
- * and LeakSanitizer checks the rest at exit.
- *
+ * Every input is a whole document, so the JSON files of spec/json/ are
+ * meaningful seeds. Each one is decoded three ways:
+ *   1. through the module's real entry: luaopen_intuned_core is loaded into a
+ *      Lua state and its `decode` is called from Lua, without options and
+ *      with keep_nulls and a small max_depth picked from the input length;
+ *   2. by intuned_json_decode from a heap copy of exactly the input's length,
+ *      so AddressSanitizer sees a read even one byte past the end (a Lua
+ *      string always has a hidden NUL after it, which would mask that); it
+ *      must agree with the Lua call;
+ *   3. again from the copy under a Lua allocator that fails after a number
+ *      of allocations picked from the input, to prove a memory error in the
+ *      middle of a document leaves nothing behind. The copy is owned outside
+ *      the protected call; LeakSanitizer checks the rest.
  * Any broken contract calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -27,12 +28,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Option byte layout. */
-#define OPT_KEEP_NULLS   0x01u
-#define OPT_DEPTH_SHIFT  1      /* bits 1-3: max_depth 1..7, 0 = default */
-#define OPT_DEPTH_MASK   0x07u
-#define OPT_OOM          0x80u  /* rerun with failing allocations */
-#define OPT_OOM_BUDGET   0x3Fu  /* bits 0-5: allocations before failing */
+#define SMALL_DEPTHS 8          /* max_depth 1..8 in the second Lua call */
+#define OOM_BUDGETS 64          /* allocations allowed before failing */
 
 static long alloc_budget = -1;  /* < 0: never fail */
 
@@ -53,27 +50,27 @@ static void *fuzz_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 static struct {
     const char *doc;            /* heap copy, exactly len bytes */
     size_t len;
-    intuned_json_opts opts;
+    intuned_json_opts opts;     /* for the direct calls */
 } in;
 
 /*
- * The contract of core.decode seen from Lua; returns whether it decoded.
- * Stack: unchanged (the decode function on top).
+ * Calls core.decode(doc [, opts]) and checks what it returns; returns
+ * whether it decoded. Stack: unchanged (the decode function at index 1).
  */
-static int check_lua_decode(lua_State *L, unsigned opt)
+static int check_lua_decode(lua_State *L, const intuned_json_opts *opts)
 {
     int top = lua_gettop(L), n;
 
-    lua_pushvalue(L, top);
+    lua_pushvalue(L, 1);
     lua_pushlstring(L, in.doc, in.len);
-    lua_createtable(L, 0, 2);
-    lua_pushboolean(L, (int)(opt & OPT_KEEP_NULLS));
-    lua_setfield(L, -2, "keep_nulls");
-    if (in.opts.max_depth > 0) {
-        lua_pushinteger(L, in.opts.max_depth);
+    if (opts != NULL) {
+        lua_createtable(L, 0, 2);
+        lua_pushboolean(L, opts->keep_object_nulls);
+        lua_setfield(L, -2, "keep_nulls");
+        lua_pushinteger(L, opts->max_depth);
         lua_setfield(L, -2, "max_depth");
     }
-    if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK)
+    if (lua_pcall(L, opts != NULL ? 2 : 1, LUA_MULTRET, 0) != LUA_OK)
         abort();                /* only misuse or memory errors may raise */
     n = lua_gettop(L) - top;
     if (n == 1) {
@@ -94,7 +91,7 @@ static int check_lua_decode(lua_State *L, unsigned opt)
     return n == 1;
 }
 
-/* Decodes the exact-length copy; stack: .., value | .. as it was. */
+/* Decodes the exact-length copy. -> .., [value,] ok */
 static int decode_copy(lua_State *L)
 {
     intuned_json_err err;
@@ -130,44 +127,41 @@ static lua_State *fuzz_state(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     lua_State *L = fuzz_state();
-    unsigned opt;
-    char *copy;
-    int ok_direct, ok_lua;
+    intuned_json_opts small;
+    char *copy = (char *)malloc(size ? size : 1);
+    int ok_lua, status;
 
-    if (size < 1)
-        return 0;
-    opt = data[0];
-    copy = (char *)malloc(size - 1 ? size - 1 : 1);
     if (copy == NULL)
         return 0;
-    memcpy(copy, data + 1, size - 1);
+    memcpy(copy, data, size);
     in.doc = copy;
-    in.len = size - 1;
-    in.opts.keep_object_nulls = (int)(opt & OPT_KEEP_NULLS);
-    in.opts.max_depth = (int)((opt >> OPT_DEPTH_SHIFT) & OPT_DEPTH_MASK);
+    in.len = size;
+    small.keep_object_nulls = 1;
+    small.max_depth = 1 + (int)(size % SMALL_DEPTHS);
 
-    ok_lua = check_lua_decode(L, opt);
+    ok_lua = check_lua_decode(L, NULL);
+    (void)check_lua_decode(L, &small);
 
+    /* The same bytes with the same (default) options must give the same
+     * verdict from the exact-length copy. */
+    in.opts.keep_object_nulls = 0;
+    in.opts.max_depth = 0;
     lua_pushcfunction(L, decode_copy);
     if (lua_pcall(L, 0, LUA_MULTRET, 0) != LUA_OK)
         abort();
-    ok_direct = lua_toboolean(L, -1);
-    lua_settop(L, 1);
-    /* Both paths see the same bytes and options: they must agree. */
-    if (ok_lua != ok_direct)
+    if (lua_toboolean(L, -1) != ok_lua)
         abort();
+    lua_settop(L, 1);
 
-    if (opt & OPT_OOM) {
-        int status;
+    in.opts.keep_object_nulls = 1;
+    alloc_budget = (long)(size % OOM_BUDGETS);
+    lua_pushcfunction(L, decode_copy);
+    status = lua_pcall(L, 0, LUA_MULTRET, 0);
+    alloc_budget = -1;
+    if (status != LUA_OK && status != LUA_ERRMEM)
+        abort();
+    lua_settop(L, 1);
 
-        alloc_budget = (long)(opt & OPT_OOM_BUDGET);
-        lua_pushcfunction(L, decode_copy);
-        status = lua_pcall(L, 0, LUA_MULTRET, 0);
-        alloc_budget = -1;
-        if (status != LUA_OK && status != LUA_ERRMEM)
-            abort();
-        lua_settop(L, 1);
-    }
     free(copy);
     return 0;
 }

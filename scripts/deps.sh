@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the build, the specs and the demo need, when
 # they are missing. Needs root (apt-get) only when something is missing.
+# Targets with more needs pass their own list in PACKAGES (the Makefile's
+# FUZZ_PACKAGES, VALGRIND_PACKAGES, LINT_PACKAGES).
 set -eu
 
 PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
