@@ -30,8 +30,12 @@ local function read(name)
 end
 
 -- Calls decode in protected mode and checks the shape of what it returns.
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
 local function run(s, opts)
-  local results = table.pack(pcall(core.decode, s, opts))
+  local results = pack(pcall(core.decode, s, opts))
   assert(results[1], "core.decode raised: " .. tostring(results[2]))
   if results[2] ~= nil then
     assert.equal(2, results.n, "a decoded value comes alone")
@@ -73,7 +77,9 @@ describe("conformance corpus " .. DIR, function()
           local c_ok, theirs = pcall(cjson.decode, s)
           if c_ok then
             local path, why = cmp.diff(kept, theirs)
-            assert.is_nil(path, ("differs from lua-cjson at %s: %s"):format(path, why))
+            if path then
+              error(("differs from lua-cjson at %s: %s"):format(path, why))
+            end
           end
         end
       end)
