@@ -5,6 +5,8 @@
 # libluajit2-5.1-dev: the nginx spec builds the module for nginx's LuaJIT
 # (luajit2 is the OpenResty LuaJIT that nginx's Lua module links; Debian's
 # luajit and libluajit-5.1-dev would remove that module).
+# Targets with more needs pass their own list in PACKAGES (the Makefile's
+# FUZZ_PACKAGES, VALGRIND_PACKAGES, LINT_PACKAGES).
 set -eu
 
 PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every spec with one interpreter and prints "N passed, N failed".
 # Environment: LUA (interpreter, default lua5.4), BUILD (folder holding
-# intuned/core.so), SPECS (spec files or folders, default spec/).
+# intuned/core.so), SPECS (spec files or folders, default spec/), LUA_WRAPPER
+# (a command the interpreter runs under, e.g. valgrind and its options).
 set -u
 cd "$(dirname "$0")/.."
 LUA=${LUA:-lua5.4}
@@ -12,7 +13,8 @@ counts=$(mktemp)
 trap 'rm -f "$counts"' EXIT INT TERM
 
 export LUA BUILD
-INTUNED_COUNTS_FILE=$counts "$LUA" /usr/bin/busted --cpath="$BUILD/?.so" $SPECS
+# shellcheck disable=SC2086
+INTUNED_COUNTS_FILE=$counts ${LUA_WRAPPER:-} "$LUA" /usr/bin/busted --cpath="$BUILD/?.so" $SPECS
 status=$?
 
 # successes failures errors pending, one line per busted run

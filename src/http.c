@@ -27,9 +27,9 @@
 #define SESSION_MT "intuned.session"
 #define DEFAULT_MAX_RESPONSE_BYTES (8u * 1024u * 1024u)
 /* Header blocks larger than this are a broken or hostile server. */
-#define MAX_HEADER_BYTES (64u * 1024u)
+#define MAX_HEADER_BYTES ((size_t)64 * 1024)
 /* A receive buffer larger than this is released after the request. */
-#define KEEP_BUFFER_BYTES (1u * 1024u * 1024u)
+#define KEEP_BUFFER_BYTES ((size_t)1024 * 1024)
 #define USER_AGENT_LEN 256
 #define ACCEPT_ENCODING "gzip, deflate"
 
@@ -286,9 +286,9 @@ static int has_control_bytes(const char *p)
 static void build_user_agent(char *out, size_t size, const char *prefix)
 {
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    snprintf(out, size, "%s%sintuned-lua/%s (%s; libcurl/%s)",
-             prefix ? prefix : "", prefix ? " " : "",
-             INTUNED_VERSION, COMPAT_LUA_NAME, v->version);
+    (void)snprintf(out, size, "%s%sintuned-lua/%s (%s; libcurl/%s)",
+                   prefix ? prefix : "", prefix ? " " : "",
+                   INTUNED_VERSION, COMPAT_LUA_NAME, v->version);
 }
 
 /* Appends "name: value" to *list; returns 0 when memory ran out. */
@@ -300,7 +300,7 @@ static int header_add(struct curl_slist **list, const char *name,
     char *line = malloc(n);
     if (line == NULL)
         return 0;
-    snprintf(line, n, "%s: %s", name, value);
+    (void)snprintf(line, n, "%s: %s", name, value);
     grown = curl_slist_append(*list, line);
     memset(line, 0, n);
     free(line);

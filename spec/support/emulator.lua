@@ -503,7 +503,7 @@ local function attempt(settings)
     execute("rm -rf " .. shell_quote(prefix))
     error(err, 0)
   end
-  execute("sh " .. shell_quote(settings.server_dir .. "/watchdog.sh") .. " " .. settings.owner_pid
+  execute("env -u LD_PRELOAD sh " .. shell_quote(settings.server_dir .. "/watchdog.sh") .. " " .. settings.owner_pid
     .. " " .. shell_quote(prefix) .. " " .. shell_quote(settings.nginx)
     .. " </dev/null >/dev/null 2>&1 &")
   local state = wait_ready(prefix, ports[1])
