@@ -34,7 +34,7 @@ static void download_free(download *d)
         curl_easy_cleanup(d->curl);
     d->curl = NULL;
     if (d->file != NULL)
-        fclose(d->file);
+        (void)fclose(d->file); /* the partial file is removed by the caller */
     d->file = d->x.file = NULL;
     intuned_xfer_free(&d->x);
 }

@@ -470,7 +470,10 @@ typedef void (*header_fn)(void *ud, const char *name, size_t n,
 
 static void each_header(const char *p, size_t len, header_fn fn, void *ud)
 {
-    const char *end = p + len;
+    const char *end;
+    if (p == NULL || len == 0)
+        return; /* no header block: nothing to add to NULL */
+    end = p + len;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = eol ? eol : end;
@@ -519,7 +522,7 @@ static void header_store(void *ud, const char *name, size_t n,
         return;
     for (i = 0; i < n; i++) {
         char ch = name[i];
-        lower[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+        lower[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch);
     }
     lua_pushlstring(c->L, lower, n);
     lua_pushlstring(c->L, v, vn);

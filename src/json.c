@@ -511,7 +511,7 @@ static const char *fail_literal(decoder *d, const char *p, const char *lit)
  */
 #define SIZE_WINDOW 512
 #define SIZE_STACK 64
-#define SCAN_BUDGET (64 * 1024)
+#define SCAN_BUDGET ((ptrdiff_t)64 * 1024)
 #define SIZE_MAX_HINT (1 << 16)
 #define SIZE_UNKNOWN (-1)
 

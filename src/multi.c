@@ -61,8 +61,8 @@ static batch *batch_check(lua_State *L, int idx)
 
 static void batch_free(lua_State *L, batch *b)
 {
-    int i;
     if (b->slots != NULL) {
+        int i;
         for (i = 0; i < b->nslots; i++) {
             slot *sl = &b->slots[i];
             if (sl->busy && b->multi != NULL)
