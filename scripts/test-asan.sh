@@ -22,7 +22,8 @@ SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 LD_PRELOAD=$runtime
-export ASAN_OPTIONS UBSAN_OPTIONS LD_PRELOAD
+INTUNED_SANITIZER=asan
+export ASAN_OPTIONS UBSAN_OPTIONS LD_PRELOAD INTUNED_SANITIZER
 
 # The canary proves the tools are live: each defect must be reported.
 canary=$BUILD/canary

@@ -62,7 +62,7 @@ end
 
 --- Builds the module for LuaJIT (nginx's Lua) into build/luajit, once.
 function M.build(tree)
-  local ok, out = compat.run(("cd %s && make --no-print-directory all LUA=luajit"
+  local ok, out = compat.run(("unset LD_PRELOAD; cd %s && make --no-print-directory all LUA=luajit"
     .. " LUA_INCDIR=/usr/include/luajit-2.1 BUILD=build/luajit"):format(shell_quote(tree)), true)
   assert(ok, "building the LuaJIT module failed:\n" .. out)
   return "build/luajit"
@@ -208,7 +208,9 @@ local function attempt(opts, tree, build)
     or render(assert(read_file(tree .. "/spec/nginx/nginx.conf.in")), values))
   -- The settings also go into nginx's environment, for configurations that
   -- keep them with `env` (examples/openresty/nginx.conf).
-  compat.execute(("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s ")
+  -- nginx is not under test: it never gets the sanitizer runtime of
+  -- `make test-asan` (LD_PRELOAD).
+  compat.execute(("unset LD_PRELOAD; INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s ")
     :format(shell_quote(srv.workspace_id), shell_quote(srv.api_key), shell_quote(srv.base_url))
     .. "sh " .. shell_quote(tree .. "/spec/server/watchdog.sh") .. " " .. own_pid() .. " "
     .. shell_quote(prefix) .. " " .. shell_quote(opts.nginx or "/usr/sbin/nginx") .. " </dev/null >/dev/null 2>&1 &")
