@@ -41,6 +41,7 @@ SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 ASAN_BUILD   := build/asan/lua$(LUA_VERSION)
 FUZZ_BUILD   := build/fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
 FUZZ_CC      ?= clang
 FUZZ_PACKAGES     := clang libclang-rt-14-dev
 VALGRIND_PACKAGES := valgrind
@@ -141,7 +142,7 @@ fuzz: deps
 	  -llua$(LUA_VERSION) $(LIBS) -lm -o $(FUZZ_BUILD)/decode_fuzz
 	cd $(FUZZ_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ./decode_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 \
-	  -dict=../../fuzz/json.dict -artifact_prefix=artifacts/ corpus ../../spec/json
+	  -dict=../../fuzz/json.dict -artifact_prefix=artifacts/ $(FUZZ_FLAGS) corpus ../../spec/json
 
 test-asan: deps
 	@$(MAKE) --no-print-directory all BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g $(SAN_FLAGS)" \
