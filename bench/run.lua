@@ -14,7 +14,7 @@ local BUILD = os.getenv("BUILD") or "build/lua5.4"
 local RAW_CURL = os.getenv("RAW_CURL") or "build/raw_curl"
 local API_KEY = "bench-key"
 
-package.path = "bench/?.lua;" .. package.path
+package.path = "bench/?.lua;spec/?.lua;" .. package.path
 local server_mod = require("server")
 
 local ENV = "env LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='" .. BUILD .. "/?.so;;' "

@@ -8,6 +8,7 @@
 --   server.base_url, server.tls_base_url, server.ca_file, server:stop()
 
 local socket = require("socket")
+local files = require("support.files")
 
 local M = {}
 
@@ -16,38 +17,14 @@ local STOP_TIMEOUT = 5
 local START_ATTEMPTS = 6 -- fresh ports tried when a port is taken
 local POLL = 0.02
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote = files.quote
 
 local function execute(command)
   local ok = os.execute(command)
   return ok == true or ok == 0
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then
-    f:close()
-  end
-  return f ~= nil
-end
+local read_file, write_file, exists = files.read, files.write, files.exists
 
 local function capture(command)
   local pipe = assert(io.popen(command, "r"))
@@ -65,7 +42,7 @@ local function here()
   return dir
 end
 
-local PID = (read_file("/proc/self/stat") or ""):match("^(%d+)")
+local PID = files.own_pid()
 
 local function free_port(taken)
   while true do

@@ -4,28 +4,9 @@ local emulator = require("support.emulator")
 local cjson = require("cjson")
 local socket = require("socket")
 
-local function shell_quote(s)
-  return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'"
-end
+local files = require("support.files")
 
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then
-    return nil
-  end
-  local data = file:read("*a")
-  file:close()
-  return data
-end
-
-local function exists(path)
-  local file = io.open(path, "rb")
-  if file then
-    file:close()
-    return true
-  end
-  return false
-end
+local shell_quote, read_file, exists = files.quote, files.read, files.exists
 
 -- curl must not inherit the sanitizer runtime of `make test-asan`.
 local function capture(command)

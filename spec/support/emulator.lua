@@ -42,9 +42,9 @@ local POLL = 0.02           -- seconds between readiness / stop checks
 -- Portable process and file helpers
 ---------------------------------------------------------------------------
 
-local function shell_quote(s)
-  return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'"
-end
+local files = require("support.files")
+
+local shell_quote = files.quote
 
 -- None of the programs started here is under test: under `make test-asan`
 -- they must not inherit the sanitizer runtime (LD_PRELOAD).
@@ -66,30 +66,7 @@ local function capture(command)
   return output
 end
 
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then
-    return nil
-  end
-  local data = file:read("*a")
-  file:close()
-  return data
-end
-
-local function write_file(path, data)
-  local file = assert(io.open(path, "wb"))
-  file:write(data)
-  file:close()
-end
-
-local function exists(path)
-  local file = io.open(path, "rb")
-  if file then
-    file:close()
-    return true
-  end
-  return false
-end
+local read_file, write_file, exists = files.read, files.write, files.exists
 
 -- Set while the interpreter is closing: C libraries may be unloaded then,
 -- so only the base library is used.
@@ -113,9 +90,7 @@ end
 -- The pid of this Lua process: /proc/self is the reader itself; $PPID of a
 -- shell that io.popen starts is this process too (the fallback).
 local function own_pid()
-  local line = read_file("/proc/self/stat")
-  local pid = line and line:match("^(%d+)")
-  return pid or capture("echo $PPID"):match("%d+")
+  return files.own_pid() or capture("echo $PPID"):match("%d+")
 end
 
 local PID = own_pid()

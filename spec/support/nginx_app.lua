@@ -11,6 +11,7 @@
 -- Needs LuaSocket (Debian's lua-socket, for every Lua version).
 local socket = require("socket")
 local compat = require("intuned.compat")
+local files = require("support.files")
 
 local M = {}
 
@@ -20,33 +21,7 @@ local START_ATTEMPTS = 6
 local POLL = 0.02
 local THREADS = 4
 
-local function shell_quote(s)
-  return "'" .. (tostring(s):gsub("'", "'\\''")) .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function exists(path)
-  local f = io.open(path, "rb")
-  if f then
-    f:close()
-  end
-  return f ~= nil
-end
+local shell_quote, read_file, write_file, exists = files.quote, files.read, files.write, files.exists
 
 local function root()
   local source = debug.getinfo(1, "S").source:gsub("^@", "")
@@ -55,10 +30,7 @@ local function root()
   return (cwd:gsub("%s+$", ""))
 end
 
-local function own_pid()
-  local stat = read_file("/proc/self/stat")
-  return stat and stat:match("^(%d+)")
-end
+local own_pid = files.own_pid
 
 --- Builds the module for LuaJIT (nginx's Lua) into build/luajit, once.
 function M.build(tree)
