@@ -10,6 +10,27 @@
 #include "intuned.h"
 #include "json.h"
 
+void intuned_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
+                           lua_CFunction close, lua_CFunction tostring)
+{
+    if (luaL_newmetatable(L, name)) {          /* -> .., mt */
+        lua_newtable(L);
+        compat_setfuncs(L, methods);
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "close");
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushstring(L, name);
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+}
+
 static const luaL_Reg core_functions[] = {
     {"decode", intuned_json_lua_decode},
     {"session", intuned_http_session_new},

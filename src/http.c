@@ -758,26 +758,13 @@ int intuned_http_sleep(lua_State *L)
 
 static const luaL_Reg session_methods[] = {
     {"get", session_get},
-    {"close", session_close},
     {NULL, NULL}
 };
 
 void intuned_http_init(lua_State *L)
 {
     pthread_once(&global_once, global_init);
-    if (luaL_newmetatable(L, SESSION_MT)) {
-        compat_newlib(L, session_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, session_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, session_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, session_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, SESSION_MT);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    intuned_register_type(L, SESSION_MT, session_methods, session_close, session_tostring);
 }
 
 void intuned_http_info(lua_State *L)

@@ -5,8 +5,18 @@
 #define INTUNED_H
 
 #include <lua.h>
+#include <lauxlib.h>
 
 #define INTUNED_VERSION "0.1.0"
+
+/* core.c */
+/*
+ * Registers the metatable `name` of a handle type: `methods` as __index,
+ * `close` as close, __gc and __close (so it must be idempotent), and
+ * `tostring` as __tostring.
+ */
+void intuned_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
+                           lua_CFunction close, lua_CFunction tostring);
 
 /* http.c */
 void intuned_http_init(lua_State *L);        /* curl_global_init, metatable */

@@ -281,23 +281,10 @@ static const luaL_Reg batch_methods[] = {
     {"add", batch_add},
     {"wait", batch_wait},
     {"busy", batch_busy},
-    {"close", batch_close},
     {NULL, NULL}
 };
 
 void intuned_multi_init(lua_State *L)
 {
-    if (luaL_newmetatable(L, BATCH_MT)) {
-        compat_newlib(L, batch_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, batch_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, batch_close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, batch_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, BATCH_MT);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    intuned_register_type(L, BATCH_MT, batch_methods, batch_close, batch_tostring);
 }
