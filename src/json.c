@@ -169,101 +169,6 @@ static long hex4(const char *s, const char *end)
     return v;
 }
 
-/* Validates the escape at s (a backslash) and returns what follows it. */
-static const char *check_escape(decoder *d, const char *s)
-{
-    long cp, lo;
-
-    if (s + 1 >= d->end)
-        return fail(d, d->end, "unterminated string");
-    switch (s[1]) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
-    case 't':
-        return s + 2;
-    case 'u':
-        break;
-    default:
-        return fail(d, s, "invalid escape");
-    }
-    cp = hex4(s + 2, d->end);
-    if (cp == -2)
-        return fail(d, d->end, "unterminated string");
-    if (cp < 0)
-        return fail(d, s, "invalid \\u escape");
-    if (cp >= 0xDC00 && cp <= 0xDFFF)
-        return fail(d, s, "lone surrogate");
-    if (cp < 0xD800 || cp > 0xDBFF)
-        return s + 6;
-    if (d->end - s < 8 || s[6] != '\\' || s[7] != 'u')
-        return fail(d, s, "lone surrogate");
-    lo = hex4(s + 8, d->end);
-    if (lo == -2)
-        return fail(d, d->end, "unterminated string");
-    if (lo == -1)
-        return fail(d, s + 6, "invalid \\u escape");
-    if (lo < 0xDC00 || lo > 0xDFFF)
-        return fail(d, s, "lone surrogate");
-    return s + 12;
-}
-
-/*
- * Second pass over an already validated string body with escapes. The output
- * is never longer than the input (\uXXXX gives at most 3 bytes, a 12-byte
- * surrogate pair gives 4), so the body length bounds the scratch size.
- * -> .., string
- */
-static void push_unescaped(decoder *d, const char *s, const char *e)
-{
-    char *out = scratch_get(d, (size_t)(e - s));
-    char *o = out;
-
-    while (s < e) {
-        const char *bs = (const char *)memchr(s, '\\', (size_t)(e - s));
-        unsigned long cp;
-
-        if (bs == NULL) {
-            memcpy(o, s, (size_t)(e - s));
-            o += e - s;
-            break;
-        }
-        memcpy(o, s, (size_t)(bs - s));
-        o += bs - s;
-        s = bs + 2;
-        switch (bs[1]) {
-        case 'b': *o++ = '\b'; continue;
-        case 'f': *o++ = '\f'; continue;
-        case 'n': *o++ = '\n'; continue;
-        case 'r': *o++ = '\r'; continue;
-        case 't': *o++ = '\t'; continue;
-        case 'u': break;
-        default: *o++ = bs[1]; continue;   /* '"', '\\' or '/' */
-        }
-        cp = (unsigned long)hex4(s, e);
-        s += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10)
-                 + ((unsigned long)hex4(s + 2, e) - 0xDC00);
-            s += 6;
-        }
-        if (cp < 0x80) {
-            *o++ = (char)cp;
-        } else if (cp < 0x800) {
-            *o++ = (char)(0xC0 | (cp >> 6));
-            *o++ = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            *o++ = (char)(0xE0 | (cp >> 12));
-            *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-            *o++ = (char)(0x80 | (cp & 0x3F));
-        } else {
-            *o++ = (char)(0xF0 | (cp >> 18));
-            *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-            *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-            *o++ = (char)(0x80 | (cp & 0x3F));
-        }
-    }
-    lua_pushlstring(d->L, out, (size_t)(o - out));
-}
-
 /* Any byte that is '"', '\\', < 0x20 or >= 0x80 in an 8-byte word. */
 static int has_special(uint64_t x)
 {
@@ -274,59 +179,172 @@ static int has_special(uint64_t x)
              | ((b - ones) & ~b)) & highs) != 0;
 }
 
+/* The first byte at or after p that is not SC_PLAIN, or end. */
+static inline const unsigned char *skip_plain(const unsigned char *p,
+                                              const unsigned char *end)
+{
+    /* Long runs go 8 bytes per step; keys and short values, the most
+     * common strings in API responses, take the unrolled table loop. */
+    while (end - p >= 16) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        if (has_special(x))
+            break;
+        p += 8;
+    }
+    while (end - p >= 4) {
+        if (str_class[p[0]] != SC_PLAIN)
+            return p;
+        if (str_class[p[1]] != SC_PLAIN)
+            return p + 1;
+        if (str_class[p[2]] != SC_PLAIN)
+            return p + 2;
+        if (str_class[p[3]] != SC_PLAIN)
+            return p + 3;
+        p += 4;
+    }
+    while (p < end && str_class[*p] == SC_PLAIN)
+        p++;
+    return p;
+}
+
+static char *put_utf8(char *o, unsigned long cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | (cp >> 6));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | (cp >> 12));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | (cp >> 18));
+        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/*
+ * Validates the escape at s (a backslash), writes what it stands for at *op
+ * and returns what follows it. The output is never longer than the escape
+ * (\uXXXX gives at most 3 bytes, a 12-byte surrogate pair gives 4).
+ */
+static const char *decode_escape(decoder *d, const char *s, char **op)
+{
+    long cp, lo;
+    char *o = *op;
+
+    if (s + 1 >= d->end)
+        return fail(d, d->end, "unterminated string");
+    switch (s[1]) {
+    case 'b': *o = '\b'; break;
+    case 'f': *o = '\f'; break;
+    case 'n': *o = '\n'; break;
+    case 'r': *o = '\r'; break;
+    case 't': *o = '\t'; break;
+    case '"': case '\\': case '/': *o = s[1]; break;
+    case 'u':
+        cp = hex4(s + 2, d->end);
+        if (cp == -2)
+            return fail(d, d->end, "unterminated string");
+        if (cp < 0)
+            return fail(d, s, "invalid \\u escape");
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+            return fail(d, s, "lone surrogate");
+        if (cp < 0xD800 || cp > 0xDBFF) {
+            *op = put_utf8(o, (unsigned long)cp);
+            return s + 6;
+        }
+        if (d->end - s < 8 || s[6] != '\\' || s[7] != 'u')
+            return fail(d, s, "lone surrogate");
+        lo = hex4(s + 8, d->end);
+        if (lo == -2)
+            return fail(d, d->end, "unterminated string");
+        if (lo == -1)
+            return fail(d, s + 6, "invalid \\u escape");
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return fail(d, s, "lone surrogate");
+        *op = put_utf8(o, 0x10000 + ((unsigned long)(cp - 0xD800) << 10)
+                          + (unsigned long)(lo - 0xDC00));
+        return s + 12;
+    default:
+        return fail(d, s, "invalid escape");
+    }
+    *op = o + 1;
+    return s + 2;
+}
+
+static const char *scan_string(const char *p, const char *end);
+
+/*
+ * The rest of a string body from its first escape at p, validated and
+ * decoded in one pass into the scratch. The closing quote the size scan
+ * finds bounds the output: until the parser reaches that quote it has either
+ * failed or consumed at least as many bytes as it wrote (no escape decodes
+ * longer than itself, and no quote an escape consumes can be the one the
+ * scan stops at, which is preceded by an even run of backslashes).
+ * -> .., string
+ */
+static const char *push_escaped(decoder *d, const unsigned char *start,
+                                const unsigned char *p)
+{
+    const unsigned char *end = (const unsigned char *)d->end, *run;
+    const char *q = scan_string((const char *)p, d->end);
+    char *out = scratch_get(d, (size_t)(q - (const char *)start));
+    char *o = out;
+
+    memcpy(o, start, (size_t)(p - start));
+    o += p - start;
+    for (;;) {
+        if (p >= end)
+            return fail(d, d->end, "unterminated string");
+        switch (str_class[*p]) {
+        case SC_QUOTE:
+            lua_pushlstring(d->L, out, (size_t)(o - out));
+            return (const char *)p + 1;
+        case SC_ESCAPE:
+            p = (const unsigned char *)decode_escape(d, (const char *)p, &o);
+            if (p == NULL)
+                return NULL;
+            break;
+        case SC_CTRL:
+            return fail(d, (const char *)p, "control character in string");
+        default: {
+            size_t n = utf8_len(p, end);
+            if (n == 0)
+                return fail(d, (const char *)p, "invalid UTF-8");
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        }
+        }
+        run = p;
+        p = skip_plain(p, end);
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+    }
+}
+
 /* s points at the opening quote. -> .., string */
 static const char *push_string(decoder *d, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s + 1;
     const unsigned char *start = p, *end = (const unsigned char *)d->end;
-    int escaped = 0;
 
     for (;;) {
-        /* Long runs go 8 bytes per step; keys and short values, the most
-         * common strings in API responses, take the unrolled table loop. */
-        while (end - p >= 16) {
-            uint64_t x;
-            memcpy(&x, p, 8);
-            if (has_special(x))
-                break;
-            p += 8;
-        }
-        while (end - p >= 4) {
-            if (str_class[p[0]] != SC_PLAIN)
-                goto special;
-            if (str_class[p[1]] != SC_PLAIN) {
-                p += 1;
-                goto special;
-            }
-            if (str_class[p[2]] != SC_PLAIN) {
-                p += 2;
-                goto special;
-            }
-            if (str_class[p[3]] != SC_PLAIN) {
-                p += 3;
-                goto special;
-            }
-            p += 4;
-        }
-        while (p < end && str_class[*p] == SC_PLAIN)
-            p++;
-special:
+        p = skip_plain(p, end);
         if (p >= end)
             return fail(d, d->end, "unterminated string");
         switch (str_class[*p]) {
         case SC_QUOTE:
-            if (escaped)
-                push_unescaped(d, (const char *)start, (const char *)p);
-            else
-                lua_pushlstring(d->L, (const char *)start,
-                                (size_t)(p - start));
+            lua_pushlstring(d->L, (const char *)start, (size_t)(p - start));
             return (const char *)p + 1;
         case SC_ESCAPE:
-            p = (const unsigned char *)check_escape(d, (const char *)p);
-            if (p == NULL)
-                return NULL;
-            escaped = 1;
-            break;
+            return push_escaped(d, start, p);
         case SC_CTRL:
             return fail(d, (const char *)p, "control character in string");
         default: {
