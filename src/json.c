@@ -90,6 +90,9 @@ static const char *fail_at(decoder *d, const char *at, const char *expected)
 
 static const char *skip_ws(const char *p, const char *end)
 {
+    /* Compact documents have no whitespace between tokens at all. */
+    if (p < end && (unsigned char)*p > ' ')
+        return p;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
