@@ -521,15 +521,31 @@ static const char *fail_literal(decoder *d, const char *p, const char *lit)
 #define HINT_MAX 4096
 
 /*
+ * A container that is a member's value is presized like the last one closed
+ * under the same key, which fits documents whose objects at one depth differ
+ * ("sink" and "proxy" inside each of many job runs) where the sibling hint
+ * does not. Keys are interned, so the string's address names the key; a
+ * slot holds one key, and the same bound as the sibling hint applies.
+ */
+#define KEY_HINTS 64
+#define KEY_SLOT(k) (((uintptr_t)(k) >> 4) & (KEY_HINTS - 1))
+
+typedef struct {
+    const char *key;
+    int size;
+} key_hint;
+
+/*
  * Growing a Lua table rehashes every entry it holds, and filling an object
  * of 16 members that way costs more than parsing it. So before tables are
  * built, a quick scan counts the members of the next SIZE_WINDOW containers
  * (in the order the parser will open them) and each table is created at its
  * final size. The scan trusts nothing: its counts are only sizes, capped,
- * and the parser still validates every byte. Each scan stops after
- * SCAN_BUDGET bytes once its window is full, so large documents are scanned
- * about twice at most; containers still open then fall back to the sibling
- * hint above.
+ * and the parser still validates every byte. It stops after SCAN_BUDGET
+ * bytes once its window is full, and runs once per document: past its
+ * window the key and sibling hints above, learnt by then, cost less than
+ * scanning the rest (a 1 MiB array of job runs decodes in 7% fewer
+ * instructions than with a scan per window).
  */
 #define SIZE_WINDOW 512
 #define SIZE_STACK 64
@@ -655,11 +671,13 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     lua_Integer count = 0;      /* entries so far in the innermost container */
     lua_Integer saved[HINT_LEVELS];     /* count of each shallow ancestor */
     int hint_array[HINT_LEVELS] = {0}, hint_object[HINT_LEVELS] = {0};
-    int size;
+    int size, closed_n;
     int opened = 0;             /* containers opened so far */
     int cur = -1;               /* shape entry of the innermost container */
     int saved_cur[HINT_LEVELS]; /* the same for each shallow ancestor */
     size_window win;
+    int scanned = 0;
+    key_hint khint[KEY_HINTS];
 
     d.L = L;
     d.buf = buf;
@@ -671,6 +689,7 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     err->offset = 0;
     err->msg[0] = '\0';
     win.filled = win.next = 0;
+    memset(khint, 0, sizeof khint);
 
     /* Room for the scratch slot, one value and a temporary. */
     if (!lua_checkstack(L, 3)) {
@@ -722,10 +741,18 @@ value:  /* p is at the first byte of a value, after whitespace */
         }
         opened++;
         if (size < 0) {
-            if (win.next == win.filled)
+            if (win.next == win.filled && !scanned) {
                 scan_sizes(&win, p, end);
+                scanned = 1;
+            }
             if (win.next < win.filled)
                 size = win.sizes[win.next++];
+        }
+        if (size < 0 && ctx == CTX_OBJECT) {
+            const char *k = lua_tostring(L, -1);
+            const key_hint *h = &khint[KEY_SLOT(k)];
+            if (h->key == k && h->size <= (end - p) / 2 + 1)
+                size = h->size;
         }
         if (*p == '[') {
             if (size < 0)
@@ -839,8 +866,9 @@ key:    /* p is where a member's key should start, after whitespace */
     goto value;
 
 closed: /* the container on top is complete: .., parent, [key,] table */
+    closed_n = count < HINT_MAX ? (int)count : HINT_MAX;
     if (depth < HINT_LEVELS) {
-        int n = count < HINT_MAX ? (int)count : HINT_MAX;
+        int n = closed_n;
         if (ctx == CTX_ARRAY)
             hint_array[depth] = n;
         else
@@ -853,6 +881,10 @@ closed: /* the container on top is complete: .., parent, [key,] table */
     if (depth == 0) {
         ctx = CTX_TOP;
     } else if (lua_type(L, -2) == LUA_TSTRING) {
+        const char *k = lua_tostring(L, -2);
+        key_hint *h = &khint[KEY_SLOT(k)];
+        h->key = k;
+        h->size = closed_n;
         ctx = CTX_OBJECT;
         count = depth < HINT_LEVELS ? saved[depth] : 0;   /* 0: no hint */
     } else {
