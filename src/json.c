@@ -30,6 +30,14 @@
 #include "compat.h"
 #include "json.h"
 
+/* SSE2 is part of every x86-64 CPU: 16 string bytes per step. */
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define SIMD_STRINGS 1
+#else
+#define SIMD_STRINGS 0
+#endif
+
 enum { CTX_TOP, CTX_ARRAY, CTX_OBJECT };
 
 typedef struct {
@@ -172,6 +180,7 @@ static long hex4(const char *s, const char *end)
     return v;
 }
 
+#if !SIMD_STRINGS
 /* Any byte that is '"', '\\', < 0x20 or >= 0x80 in an 8-byte word. */
 static int has_special(uint64_t x)
 {
@@ -181,11 +190,29 @@ static int has_special(uint64_t x)
     return ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q)
              | ((b - ones) & ~b)) & highs) != 0;
 }
+#endif
 
 /* The first byte at or after p that is not SC_PLAIN, or end. */
 static inline const unsigned char *skip_plain(const unsigned char *p,
                                               const unsigned char *end)
 {
+#if SIMD_STRINGS
+    /* A byte is special when it is '"' or '\\', or below 0x20 or above
+     * 0x7F: both are below 0x20 as signed bytes. */
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_cmplt_epi8(x, space),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                              _mm_cmpeq_epi8(x, bslash)));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits != 0)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#else
     /* Long runs go 8 bytes per step; keys and short values, the most
      * common strings in API responses, take the unrolled table loop. */
     while (end - p >= 16) {
@@ -195,6 +222,7 @@ static inline const unsigned char *skip_plain(const unsigned char *p,
             break;
         p += 8;
     }
+#endif
     while (end - p >= 4) {
         if (str_class[p[0]] != SC_PLAIN)
             return p;
