@@ -295,7 +295,8 @@ describe("intuned command line", function()
       local lua = os.getenv("LUA") or "lua5.4"
       local version = lua:match("(%d%.%d)$") or (lua:find("luajit", 1, true) and "5.1") or "5.4"
       -- make and sed are not under test: no sanitizer runtime for them
-      local ok, out = sh(("unset LD_PRELOAD; make install DESTDIR=%s PREFIX=/usr LUA_VERSION=%s"):format(quote(dir), version))
+      local ok, out = sh(("unset LD_PRELOAD; make install DESTDIR=%s PREFIX=/usr LUA_VERSION=%s")
+        :format(quote(dir), version))
       assert.is_true(ok, out)
       local ran, got = sh(("LUA_PATH=%s/usr/share/lua/%s/?.lua LUA_CPATH=%s/usr/lib/lua/%s/?.so"
         .. " %s/usr/bin/intuned --version"):format(dir, version, dir, version, dir))

@@ -26,7 +26,8 @@ end
 
 describe("examples/embed (C host program)", function()
   setup(function()
-    local ok, out = compat.run(("unset LD_PRELOAD; make --no-print-directory embed LUA=%s BUILD=%s"):format(lua, build), true)
+    local ok, out = compat.run(("unset LD_PRELOAD; make --no-print-directory embed LUA=%s BUILD=%s")
+      :format(lua, build), true)
     assert(ok, out)
   end)
 
