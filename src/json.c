@@ -323,7 +323,7 @@ static const char *scan_string(const char *p, const char *end);
 static const char *push_escaped(decoder *d, const unsigned char *start,
                                 const unsigned char *p)
 {
-    const unsigned char *end = (const unsigned char *)d->end, *run;
+    const unsigned char *end = (const unsigned char *)d->end;
     const char *q = scan_string((const char *)p, d->end);
     char *out = scratch_get(d, (size_t)(q - (const char *)start));
     char *o = out;
@@ -353,10 +353,12 @@ static const char *push_escaped(decoder *d, const unsigned char *start,
             p += n;
         }
         }
-        run = p;
-        p = skip_plain(p, end);
-        memcpy(o, run, (size_t)(p - run));
-        o += p - run;
+        {
+            const unsigned char *run = p;
+            p = skip_plain(p, end);
+            memcpy(o, run, (size_t)(p - run));
+            o += p - run;
+        }
     }
 }
 
