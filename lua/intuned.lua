@@ -171,10 +171,7 @@ end
 function Client:request(url, opts, validate)
   local timeout, deadline, policy, keep_nulls = self.timeout, self.deadline, self.retry, nil
   if opts ~= nil then
-    if type(opts) ~= "table" then
-      check.fail("options must be a table", 2)
-    end
-    check.known(opts, CALL_OPTIONS, "call", 2)
+    check.options(opts, CALL_OPTIONS, "call", 2)
     timeout = check.positive(opts, "timeout", 2) or timeout
     deadline = check.positive(opts, "deadline", 2) or deadline
     if opts.retry ~= nil then

@@ -54,10 +54,7 @@ local function options(self, opts)
   if opts == nil then
     return o
   end
-  if type(opts) ~= "table" then
-    check.fail("get_job_runs options must be a table", 2)
-  end
-  check.known(opts, BATCH_OPTIONS, "get_job_runs", 2)
+  check.options(opts, BATCH_OPTIONS, "get_job_runs", 2)
   local c = opts.concurrency
   if c ~= nil then
     if type(c) ~= "number" or c % 1 ~= 0 or c < 1 or c > MAX_CONCURRENCY then

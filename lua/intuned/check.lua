@@ -106,6 +106,19 @@ function M.known(opts, known, what, level)
   end
 end
 
+-- A method's options argument: nil or a table of known names. Returns the
+-- table, or an empty one for nil.
+function M.options(opts, known, what, level)
+  if opts == nil then
+    return {}
+  end
+  if type(opts) ~= "table" then
+    fail(("%s options must be a table"):format(what), (level or 1) + 1)
+  end
+  M.known(opts, known, what, (level or 1) + 1)
+  return opts
+end
+
 function M.retry(v, defaults, level)
   if v == false then
     return false

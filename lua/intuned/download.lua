@@ -18,12 +18,7 @@ local DOWNLOAD_OPTIONS = {
 }
 
 local function options(self, opts)
-  if opts == nil then
-    opts = {}
-  elseif type(opts) ~= "table" then
-    check.fail("download_results options must be a table", 2)
-  end
-  check.known(opts, DOWNLOAD_OPTIONS, "download_results", 2)
+  opts = check.options(opts, DOWNLOAD_OPTIONS, "download_results", 2)
   local o = {
     path = check.string(opts, "path", 2),
     timeout = check.positive(opts, "timeout", 2) or self.timeout,

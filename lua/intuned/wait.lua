@@ -29,12 +29,7 @@ local function fingerprint(run)
 end
 
 local function options(opts)
-  if opts == nil then
-    opts = {}
-  elseif type(opts) ~= "table" then
-    check.fail("wait_for_job_run options must be a table", 2)
-  end
-  check.known(opts, WAIT_OPTIONS, "wait_for_job_run", 2)
+  opts = check.options(opts, WAIT_OPTIONS, "wait_for_job_run", 2)
   local o = {
     interval = check.positive(opts, "interval", 2) or M.DEFAULTS.interval,
     max_interval = check.positive(opts, "max_interval", 2) or M.DEFAULTS.max_interval,
