@@ -230,7 +230,10 @@ function Client:get_job_run(project, job_id, job_run_id, opts)
       .. "/runs/" .. check.segment(job_run_id, "job_run_id", 1)
     self.last_run = { project, job_id, job_run_id, url }
   end
-  return self:request(url, opts, job_run_shape)
+  -- Not a tail call: misuse found in request() blames the caller's line,
+  -- which error levels can only reach while this frame exists.
+  local res, err, meta = self:request(url, opts, job_run_shape)
+  return res, err, meta
 end
 
 -- Releases the connection; idempotent. Later calls raise.
