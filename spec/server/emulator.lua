@@ -500,14 +500,21 @@ local function big_gzip(_, bytes)
   return stream_padded(BOMB_HEAD, pad, " ", BOMB_TAIL, vary)
 end
 
--- Status and headers (with the real Content-Length) now, body later.
-local function stall(ctx, seconds)
+-- Sends the status and headers of the ok answer (with its real
+-- Content-Length) at once and returns the body, for the caller to send later.
+local function ok_headers_first(ctx)
   local body = cjson.encode({ jobRun = ok_run(ctx), results = results(ctx) })
   ngx.status = 200
   ngx.header["Content-Type"] = "application/json"
   ngx.header["Content-Length"] = #body
   ngx.send_headers()
   ngx.flush(true)
+  return body
+end
+
+-- Status and headers now, body later.
+local function stall(ctx, seconds)
+  local body = ok_headers_first(ctx)
   ngx.sleep(seconds)
   ngx.print(body)
   return ngx.exit(ngx.HTTP_OK)
@@ -520,12 +527,7 @@ end
 
 -- The ok body in 10 pieces, one every ms/10 milliseconds.
 local function slow(ctx, ms)
-  local body = cjson.encode({ jobRun = ok_run(ctx), results = results(ctx) })
-  ngx.status = 200
-  ngx.header["Content-Type"] = "application/json"
-  ngx.header["Content-Length"] = #body
-  ngx.send_headers()
-  ngx.flush(true)
+  local body = ok_headers_first(ctx)
   local step = math.ceil(#body / 10)
   for i = 1, 10 do
     ngx.sleep(tonumber(ms) / 10000)
