@@ -48,6 +48,8 @@ typedef struct {
     int scratch_idx;        /* stack slot anchoring the scratch userdata */
     char *scratch;
     size_t scratch_cap;
+    int cache_idx;          /* stack slot of the string cache's table */
+    struct cache_slot *cache;
 } decoder;
 
 /* String byte classes, so the hot loop is one load and one compare. */
@@ -309,6 +311,103 @@ static const char *decode_escape(decoder *d, const char *s, char **op)
     return s + 2;
 }
 
+
+/*
+ * Short strings are interned by Lua, which hashes every byte of each one
+ * before it looks it up: in an API response, where the same keys and many of
+ * the same values come back with every answer, that hashing was a third of
+ * what decoding cost. So each Lua state keeps a small direct-mapped cache of
+ * the short strings it decoded: a cheap hash of the length and the first and
+ * last eight bytes picks a slot, a length check and memcmp confirm it, and
+ * the string comes from the slot's place in the cache table. A miss costs a
+ * store; every answer is still checked byte for byte.
+ *
+ * The cache is a table in the registry: [1..CACHE_SLOTS] hold the strings,
+ * [0] a userdata with their lengths and addresses. Lua never moves a string,
+ * and the table keeps each one alive while its slot points at it; a slot's
+ * address is replaced only after the table holds the new string.
+ */
+#define CACHE_BITS 9
+#define CACHE_SLOTS (1 << CACHE_BITS)
+#define CACHE_MAXLEN 40     /* Lua 5.4 interns strings up to 40 bytes */
+
+struct cache_slot {
+    uint64_t head, tail;    /* the first and last 8 bytes (shorter: packed) */
+    const char *s;          /* the cached Lua string's bytes */
+    size_t len;             /* 0: empty slot */
+};
+
+static const char cache_key = 'c'; /* its address names the cache */
+
+/* -> .., cache table; returns its slots. */
+static struct cache_slot *cache_push(lua_State *L)
+{
+    struct cache_slot *slots;
+
+    lua_pushlightuserdata(L, (void *)&cache_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, 0);
+        slots = (struct cache_slot *)lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        if (slots != NULL)
+            return slots;
+    }
+    lua_pop(L, 1);
+    lua_createtable(L, CACHE_SLOTS, 1);
+    slots = (struct cache_slot *)lua_newuserdata(L, sizeof(struct cache_slot) * CACHE_SLOTS);
+    memset(slots, 0, sizeof(struct cache_slot) * CACHE_SLOTS);
+    lua_rawseti(L, -2, 0);
+    lua_pushlightuserdata(L, (void *)&cache_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return slots;
+}
+
+/* -> .., string (uses one temporary slot); s[0, n) is the string's body */
+static inline void push_short(decoder *d, const char *s, size_t n)
+{
+    lua_State *L = d->L;
+    uint64_t head = 0, tail = 0;
+    unsigned i;
+    struct cache_slot *e;
+
+    if (n > CACHE_MAXLEN) {
+        lua_pushlstring(L, s, n);
+        return;
+    }
+    if (n >= 8) {
+        memcpy(&head, s, 8);
+        memcpy(&tail, s + n - 8, 8);
+    } else {
+        size_t k;
+        for (k = 0; k < n; k++)
+            head = (head << 8) | (unsigned char)s[k];
+    }
+    /* Up to 16 bytes, head and tail are the whole string. */
+    i = (unsigned)(((head ^ ((tail << 29) | (tail >> 35)) ^ (uint64_t)n)
+                    * 0x9E3779B97F4A7C15ULL) >> (64 - CACHE_BITS));
+    e = &d->cache[i];
+    if (e->len == n && e->head == head && e->tail == tail
+        && (n <= 16 || memcmp(e->s + 8, s + 8, n - 16) == 0)) {
+        if (n == 0) {
+            lua_pushliteral(L, "");
+            return;
+        }
+        lua_rawgeti(L, d->cache_idx, (int)i + 1);
+        return;
+    }
+    lua_pushlstring(L, s, n);
+    if (n == 0)
+        return;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, d->cache_idx, (int)i + 1);
+    e->s = lua_tostring(L, -1);
+    e->len = n;
+    e->head = head;
+    e->tail = tail;
+}
+
 static const char *scan_string(const char *p, const char *end);
 
 /*
@@ -374,7 +473,7 @@ static const char *push_string(decoder *d, const char *s)
             return fail(d, d->end, "unterminated string");
         switch (str_class[*p]) {
         case SC_QUOTE:
-            lua_pushlstring(d->L, (const char *)start, (size_t)(p - start));
+            push_short(d, (const char *)start, (size_t)(p - start));
             return (const char *)p + 1;
         case SC_ESCAPE:
             return push_escaped(d, start, p);
@@ -721,12 +820,14 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     win.filled = win.next = 0;
     memset(khint, 0, sizeof khint);
 
-    /* Room for the scratch slot, one value and a temporary. */
-    if (!lua_checkstack(L, 3)) {
+    /* Room for the scratch and cache slots, one value and a temporary. */
+    if (!lua_checkstack(L, 4)) {
         fail(&d, p, "Lua stack exhausted");
         return 0;
     }
     lua_pushnil(L);
+    d.cache = cache_push(L);
+    d.cache_idx = base + 2;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
         fail(&d, p, "byte order mark not allowed");
         goto failed;
@@ -931,7 +1032,8 @@ done:
         fail(&d, p, "trailing garbage");
         goto failed;
     }
-    lua_replace(L, d.scratch_idx);  /* .., scratch, value -> .., value */
+    lua_replace(L, d.scratch_idx);  /* .., scratch, cache, value */
+    lua_settop(L, base + 1);        /* -> .., value */
     if (shape != NULL)
         shape->n = opened < INTUNED_JSON_SHAPE_MAX ? opened : INTUNED_JSON_SHAPE_MAX;
     return 1;
