@@ -3,7 +3,9 @@
  * handle reused for every request, the same x-api-key and Accept headers as
  * intuned, the body appended to one reused buffer, no decoding and no Lua.
  *
- * usage: raw_curl URL API_KEY COUNT [CA_FILE]
+ * usage: raw_curl URL API_KEY COUNT [CA_FILE [HEADER_LINE...]]
+ * Extra header lines (e.g. the User-Agent and Accept-Encoding lines intuned
+ * sends) are added after the two above; CA_FILE may be "" over HTTP.
  * Makes one warm-up request (connect, TLS handshake), then COUNT timed
  * requests on the kept-alive connection, and prints
  *   "<requests per second> <body bytes of the last response> <new connections>"
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
     buffer body = {NULL, 0, 0};
     char key_line[512];
     long i, count, connects = 0;
+    int arg;
     double t0, t1;
     CURL *c;
     int ok = 1;
@@ -87,6 +90,8 @@ int main(int argc, char **argv)
     c = curl_easy_init();
     headers = curl_slist_append(headers, key_line);
     headers = curl_slist_append(headers, "Accept: application/json");
+    for (arg = 5; arg < argc && headers != NULL; arg++)
+        headers = curl_slist_append(headers, argv[arg]);
     if (c == NULL || headers == NULL) {
         fprintf(stderr, "raw_curl: out of memory\n");
         return 1;
@@ -96,7 +101,7 @@ int main(int argc, char **argv)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)&body);
-    if (argc > 4)
+    if (argc > 4 && argv[4][0] != '\0')
         curl_easy_setopt(c, CURLOPT_CAINFO, argv[4]);
 
     ok = fetch(c, &body);

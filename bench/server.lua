@@ -106,6 +106,15 @@ local function stop_prefix(prefix)
   end
 end
 
+-- Pins nginx (master and workers) to one CPU, so that where the client
+-- runs relative to the server is chosen, not left to the scheduler.
+function Server:pin(cpu)
+  local pid = (read_file(self.prefix .. "/nginx.child.pid") or ""):match("%d+")
+  assert(pid, "bench server: no nginx pid")
+  assert(execute("for p in " .. pid .. " $(pgrep -P " .. pid .. "); do taskset -pc " .. cpu
+    .. " $p >/dev/null || exit 1; done"), "bench server: taskset failed")
+end
+
 function Server:stop()
   if not self.stopped then
     self.stopped = true
