@@ -1,7 +1,10 @@
 -- Decoding benchmark: intuned.core.decode vs lua-cjson vs dkjson.
 --
---   lua5.4 bench/decode.lua speed JOB_RUN_FILE [SECONDS]
---     prints one line per document and decoder: "doc decoder MB/s"
+--   lua5.4 bench/decode.lua slice FILE DECODER [SECONDS]
+--     decodes FILE once, then again and again for SECONDS (0.05), and prints
+--     the MB/s of the timed part
+--   lua5.4 bench/decode.lua check FILE
+--     fails unless intuned and lua-cjson both decode FILE
 --   lua5.4 bench/decode.lua count DECODER JOB_RUN_FILE N
 --     decodes the job run body N times (for instruction counts under
 --     callgrind: run twice with different N and subtract)
@@ -19,7 +22,6 @@ local decoders = {
   cjson = require("cjson").decode,
   dkjson = require("dkjson").decode,
 }
-local ORDER = { "intuned", "cjson", "dkjson" }
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"))
@@ -120,36 +122,25 @@ if mode == "count" then
   return
 end
 
-assert(mode == "speed", "usage: decode.lua speed JOB_RUN_FILE [SECONDS] | count DECODER FILE N")
-local _, file, seconds = ...
-seconds = tonumber(seconds) or 0.05
-local body = read_file(file)
-local docs = {
-  { "job run body", body },
-  { "1 MiB document", generate(1024 * 1024, body) },
-  { "16 MiB document", generate(16 * 1024 * 1024, body) },
-}
--- Every decoder must agree on the documents before anything is timed.
-for _, d in ipairs(docs) do
-  local a, b = decoders.intuned(d[2]), decoders.cjson(d[2])
-  assert(type(a) == "table" and type(b) == "table", d[1] .. " did not decode")
+if mode == "check" then
+  -- Both C decoders must give a table for the document before anything is
+  -- timed.
+  local _, file = ...
+  local doc = read_file(file)
+  assert(type(decoders.intuned(doc)) == "table", file .. ": intuned did not decode")
+  assert(type(decoders.cjson(doc)) == "table", file .. ": cjson did not decode")
+  return
 end
--- Short slices, interleaved, many rounds: load from other processes only
--- ever slows a slice down, so the best slice of each decoder counts.
-local ROUNDS = 7
-for _, d in ipairs(docs) do
-  local best = {}
-  for round = 1, ROUNDS do
-    for _, name in ipairs(ORDER) do
-      local slow = name == "dkjson" and #d[2] > 4 * 1024 * 1024
-      if not slow or round <= 2 then -- one dkjson decode of 16 MiB takes seconds
-        collectgarbage("collect")
-        local r = rate(decoders[name], d[2], seconds)
-        best[name] = math.max(best[name] or 0, r)
-      end
-    end
-  end
-  for _, name in ipairs(ORDER) do
-    print(string.format("%s\t%s\t%.2f\t%d", d[1], name, best[name], #d[2]))
-  end
-end
+
+-- One slice of one decoder on one document, in a process of its own: a
+-- decoder never runs in a heap, string table or string cache that another
+-- decoder or document has shaped. One untimed decode first, so page faults
+-- of the heap's first growth are not counted.
+assert(mode == "slice", "usage: decode.lua slice FILE DECODER [SECONDS] | count DECODER FILE N"
+  .. " | write JOB_RUN_FILE SIZE OUT | check FILE")
+local _, file, name, seconds = ...
+local decode = assert(decoders[name], "unknown decoder")
+local doc = read_file(file)
+decode(doc)
+collectgarbage("collect")
+print(string.format("%.2f", rate(decode, doc, tonumber(seconds) or 0.05)))
