@@ -203,6 +203,24 @@ local ok, err = pcall(function()
       name == "intuned" and "" or string.format("intuned is %.1fx fewer", dec_ir[name] / dec_ir.intuned))
   end
 
+  -- The 1 MiB document too: its wall-clock figures move most between runs.
+  section("User-space instructions per decode of the 1 MiB document, callgrind (1 and 3 decodes)")
+  local mib_dir = capture("mktemp -d"):gsub("%s+$", "")
+  local mib = mib_dir .. "/1mib.json"
+  local mib_ok, mib_err = pcall(function()
+    capture(ENV .. LUA .. " bench/decode.lua write bench/job_run.json " .. 1024 * 1024 .. " " .. mib)
+    for _, name in ipairs({ "intuned", "cjson" }) do
+      dec_ir[name] = per_call(function(n)
+        return LUA .. " bench/decode.lua count " .. name .. " " .. mib .. " " .. n
+      end, 1, 3)
+    end
+  end)
+  capture("rm -rf '" .. mib_dir .. "'")
+  assert(mib_ok, mib_err)
+  row("intuned.core.decode", fmt(dec_ir.intuned), "1.00x", "")
+  row("cjson.decode", fmt(dec_ir.cjson), string.format("%.2fx", dec_ir.cjson / dec_ir.intuned),
+    string.format("intuned is %.1fx fewer", dec_ir.cjson / dec_ir.intuned))
+
   ---------------------------------------------------------------------------
   -- Decoding speed
   ---------------------------------------------------------------------------
