@@ -318,9 +318,10 @@ static const char *decode_escape(decoder *d, const char *s, char **op)
  * the same values come back with every answer, that hashing was a third of
  * what decoding cost. So each Lua state keeps a small direct-mapped cache of
  * the short strings it decoded: a cheap hash of the length and the first and
- * last eight bytes picks a slot, a length check and memcmp confirm it, and
- * the string comes from the slot's place in the cache table. A miss costs a
- * store; every answer is still checked byte for byte.
+ * last eight bytes picks a slot; the length, those sixteen bytes and then the
+ * bytes between confirm a hit, and the string comes from the slot's place in
+ * the cache table. A miss costs a store; every answer is still checked byte
+ * for byte.
  *
  * The cache is a table in the registry: [1..CACHE_SLOTS] hold the strings,
  * [0] a userdata with their lengths and addresses. Lua never moves a string,
@@ -334,7 +335,7 @@ static const char *decode_escape(decoder *d, const char *s, char **op)
 struct cache_slot {
     uint64_t head, tail;    /* the first and last 8 bytes (shorter: packed) */
     const char *s;          /* the cached Lua string's bytes */
-    size_t len;             /* 0: empty slot */
+    size_t len;             /* 0: an empty slot (no string is cached empty) */
 };
 
 static const char cache_key = 'c'; /* its address names the cache */
@@ -372,7 +373,7 @@ static inline void push_short(decoder *d, const char *s, size_t n)
     unsigned i;
     struct cache_slot *e;
 
-    if (n > CACHE_MAXLEN) {
+    if (n == 0 || n > CACHE_MAXLEN) {
         lua_pushlstring(L, s, n);
         return;
     }
@@ -390,16 +391,10 @@ static inline void push_short(decoder *d, const char *s, size_t n)
     e = &d->cache[i];
     if (e->len == n && e->head == head && e->tail == tail
         && (n <= 16 || memcmp(e->s + 8, s + 8, n - 16) == 0)) {
-        if (n == 0) {
-            lua_pushliteral(L, "");
-            return;
-        }
         lua_rawgeti(L, d->cache_idx, (int)i + 1);
         return;
     }
     lua_pushlstring(L, s, n);
-    if (n == 0)
-        return;
     lua_pushvalue(L, -1);
     lua_rawseti(L, d->cache_idx, (int)i + 1);
     e->s = lua_tostring(L, -1);
