@@ -99,6 +99,21 @@ describe("string cache", function()
     assert.same({ [""] = "", a = "" }, decode('{"":"","a":""}'))
   end)
 
+  it("finds a short string the same way at the end of the input and inside it", function()
+    -- Strings under 8 bytes are read with one 8-byte load when the input
+    -- goes on past them, byte by byte when it ends first; both must pack
+    -- the bytes alike, or "ba" read one way would match "ab" read the other.
+    local words = { "ab", "ba", "a", "abc", "cba", "bac", "abcdefg", "gfedcba", "x\0" }
+    for _ = 1, 2 do
+      for _, w in ipairs(words) do
+        local text = w == "x\0" and '"x\\u0000"' or ('"' .. w .. '"')
+        assert.equal(w, decode(text))                     -- the input ends right after
+        assert.same({ w, "tail" }, decode("[" .. text .. ',"tail"]')) -- bytes follow
+        assert.equal(w, decode(text))
+      end
+    end
+  end)
+
   it("caches UTF-8 strings byte for byte", function()
     local strings = { "é", "ééé", "日本語のキー", "😀", "€uro", "naïve café" }
     round_trip(strings)

@@ -38,6 +38,13 @@
 #define SIMD_STRINGS 0
 #endif
 
+/* For the few functions on every token's path that GCC would rather call. */
+#if defined(__GNUC__)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define HOT_INLINE inline
+#endif
+
 enum { CTX_TOP, CTX_ARRAY, CTX_OBJECT };
 
 typedef struct {
@@ -328,12 +335,19 @@ static const char *decode_escape(decoder *d, const char *s, char **op)
  * and the table keeps each one alive while its slot points at it; a slot's
  * address is replaced only after the table holds the new string.
  */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LITTLE_ENDIAN_WORDS 1
+#else
+#define LITTLE_ENDIAN_WORDS 0
+#endif
+
 #define CACHE_BITS 9
 #define CACHE_SLOTS (1 << CACHE_BITS)
 #define CACHE_MAXLEN 40     /* Lua 5.4 interns strings up to 40 bytes */
 
 struct cache_slot {
-    uint64_t head, tail;    /* the first and last 8 bytes (shorter: packed) */
+    uint64_t head, tail;    /* the first and last 8 bytes (shorter: packed
+                               first byte lowest, tail 0) */
     const char *s;          /* the cached Lua string's bytes */
     size_t len;             /* 0: an empty slot (no string is cached empty) */
 };
@@ -380,10 +394,15 @@ static inline void push_short(decoder *d, const char *s, size_t n)
     if (n >= 8) {
         memcpy(&head, s, 8);
         memcpy(&tail, s + n - 8, 8);
+    } else if (LITTLE_ENDIAN_WORDS && d->end - s >= 8) {
+        /* The closing quote and more follow: one load, then keep the
+         * string's n bytes, as the loop below would have packed them. */
+        memcpy(&head, s, 8);
+        head &= ((uint64_t)1 << (8 * n)) - 1;
     } else {
         size_t k;
         for (k = 0; k < n; k++)
-            head = (head << 8) | (unsigned char)s[k];
+            head |= (uint64_t)(unsigned char)s[k] << (8 * k);
     }
     /* Up to 16 bytes, head and tail are the whole string. */
     i = (unsigned)(((head ^ ((tail << 29) | (tail >> 35)) ^ (uint64_t)n)
@@ -457,7 +476,7 @@ static const char *push_escaped(decoder *d, const unsigned char *start,
 }
 
 /* s points at the opening quote. -> .., string */
-static const char *push_string(decoder *d, const char *s)
+static HOT_INLINE const char *push_string(decoder *d, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s + 1;
     const unsigned char *start = p, *end = (const unsigned char *)d->end;
