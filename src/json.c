@@ -57,6 +57,8 @@ typedef struct {
     size_t scratch_cap;
     int cache_idx;          /* stack slot of the string cache's table */
     struct cache_slot *cache;
+    const char *last_key;   /* the last string pushed, when cached: NULL
+                               otherwise (for the key hints) */
 } decoder;
 
 /* String byte classes, so the hot loop is one load and one compare. */
@@ -411,12 +413,13 @@ static inline void push_short(decoder *d, const char *s, size_t n)
     if (e->len == n && e->head == head && e->tail == tail
         && (n <= 16 || memcmp(e->s + 8, s + 8, n - 16) == 0)) {
         lua_rawgeti(L, d->cache_idx, (int)i + 1);
+        d->last_key = e->s;
         return;
     }
     lua_pushlstring(L, s, n);
     lua_pushvalue(L, -1);
     lua_rawseti(L, d->cache_idx, (int)i + 1);
-    e->s = lua_tostring(L, -1);
+    e->s = d->last_key = lua_tostring(L, -1);
     e->len = n;
     e->head = head;
     e->tail = tail;
@@ -481,6 +484,7 @@ static HOT_INLINE const char *push_string(decoder *d, const char *s)
     const unsigned char *p = (const unsigned char *)s + 1;
     const unsigned char *start = p, *end = (const unsigned char *)d->end;
 
+    d->last_key = NULL;
     for (;;) {
         p = skip_plain(p, end);
         if (p >= end)
@@ -815,9 +819,12 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     lua_Integer saved[HINT_LEVELS];     /* count of each shallow ancestor */
     int hint_array[HINT_LEVELS] = {0}, hint_object[HINT_LEVELS] = {0};
     int size, closed_n;
+    const char *key;            /* of the member a closed container ends */
     int opened = 0;             /* containers opened so far */
     int cur = -1;               /* shape entry of the innermost container */
     int saved_cur[HINT_LEVELS]; /* the same for each shallow ancestor */
+    int saved_ctx[HINT_LEVELS]; /* and what it is (object, array, top) */
+    const char *saved_key[HINT_LEVELS]; /* and the key of its open member */
     size_window win;
     int scanned = 0;
     key_hint khint[KEY_HINTS];
@@ -829,6 +836,7 @@ int intuned_json_decode(lua_State *L, const char *buf, size_t len,
     d.scratch_idx = base + 1;
     d.scratch = NULL;
     d.scratch_cap = 0;
+    d.last_key = NULL;
     err->offset = 0;
     err->msg[0] = '\0';
     win.filled = win.next = 0;
@@ -868,6 +876,8 @@ value:  /* p is at the first byte of a value, after whitespace */
         if (depth < HINT_LEVELS) {
             saved[depth] = count;
             saved_cur[depth] = cur;
+            saved_ctx[depth] = ctx;
+            saved_key[depth] = ctx == CTX_OBJECT ? d.last_key : NULL;
         }
         depth++;
         count = 0;
@@ -893,10 +903,10 @@ value:  /* p is at the first byte of a value, after whitespace */
             if (win.next < win.filled)
                 size = win.sizes[win.next++];
         }
-        if (size < 0 && ctx == CTX_OBJECT) {
-            const char *k = lua_tostring(L, -1);
-            const key_hint *h = &khint[KEY_SLOT(k)];
-            if (h->key == k && h->size <= (end - p) / 2 + 1)
+        if (size < 0 && ctx == CTX_OBJECT && d.last_key != NULL) {
+            /* The member's key was the last string pushed. */
+            const key_hint *h = &khint[KEY_SLOT(d.last_key)];
+            if (h->key == d.last_key && h->size <= (end - p) / 2 + 1)
                 size = h->size;
         }
         if (*p == '[') {
@@ -1025,18 +1035,26 @@ closed: /* the container on top is complete: .., parent, [key,] table */
     cur = depth < HINT_LEVELS ? saved_cur[depth] : -1;
     if (depth == 0) {
         ctx = CTX_TOP;
+        goto stored;
+    }
+    if (depth < HINT_LEVELS) {
+        ctx = saved_ctx[depth];
+        key = saved_key[depth];
+        count = saved[depth];
     } else if (lua_type(L, -2) == LUA_TSTRING) {
-        const char *k = lua_tostring(L, -2);
-        key_hint *h = &khint[KEY_SLOT(k)];
-        h->key = k;
-        h->size = closed_n;
         ctx = CTX_OBJECT;
-        count = depth < HINT_LEVELS ? saved[depth] : 0;   /* 0: no hint */
+        key = lua_tostring(L, -2);
+        count = 0;                  /* only a size hint there */
     } else {
         ctx = CTX_ARRAY;
+        key = NULL;
         /* No element is nil (null is a sentinel), so the length is exact. */
-        count = depth < HINT_LEVELS ? saved[depth]
-                                    : (lua_Integer)compat_rawlen(L, -2);
+        count = (lua_Integer)compat_rawlen(L, -2);
+    }
+    if (key != NULL) {
+        key_hint *h = &khint[KEY_SLOT(key)];
+        h->key = key;
+        h->size = closed_n;
     }
     goto stored;
 
