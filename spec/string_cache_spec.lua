@@ -43,7 +43,7 @@ describe("string cache", function()
   it("returns every string exactly over many colliding random strings", function()
     local rng = prng.new(prng.seed())
     -- 4,000 strings of every cached length and a little beyond, in a cache
-    -- of 512 slots: most slots are taken and retaken many times over.
+    -- of 1,024 slots: most slots are taken and retaken several times over.
     local strings = {}
     for i = 1, 4000 do
       strings[i] = random_string(rng, rng(0, 48))
@@ -174,7 +174,7 @@ describe("string cache", function()
     collectgarbage("collect")
     collectgarbage("collect")
     local growth = collectgarbage("count") - before
-    -- 20,000 more distinct strings; the cache holds at most 512 of them.
+    -- 20,000 more distinct strings; the cache holds at most 1,024 of them.
     assert.is_true(growth < 64, ("Lua heap grew by %.1f KiB"):format(growth))
   end)
 end)

@@ -37,7 +37,16 @@ static inline void *compat_testudata(lua_State *L, int ud, const char *tname)
     return NULL;
 }
 
+/* The pushed string's own bytes (5.2 and later return them). */
+static inline const char *compat_pushlstring(lua_State *L, const char *s,
+                                             size_t n)
+{
+    lua_pushlstring(L, s, n);
+    return lua_tostring(L, -1);
+}
+
 #else
+#define compat_pushlstring(L, s, n) lua_pushlstring((L), (s), (n))
 #define compat_rawlen(L, i) lua_rawlen((L), (i))
 #define compat_setfuncs(L, l) luaL_setfuncs((L), (l), 0)
 #define compat_newlib(L, l) luaL_newlib((L), (l))

@@ -343,7 +343,7 @@ static const char *decode_escape(decoder *d, const char *s, char **op)
 #define LITTLE_ENDIAN_WORDS 0
 #endif
 
-#define CACHE_BITS 9
+#define CACHE_BITS 10
 #define CACHE_SLOTS (1 << CACHE_BITS)
 #define CACHE_MAXLEN 40     /* Lua 5.4 interns strings up to 40 bytes */
 
@@ -382,12 +382,13 @@ static struct cache_slot *cache_push(lua_State *L)
 }
 
 /* -> .., string (uses one temporary slot); s[0, n) is the string's body */
-static inline void push_short(decoder *d, const char *s, size_t n)
+static HOT_INLINE void push_short(decoder *d, const char *s, size_t n)
 {
     lua_State *L = d->L;
     uint64_t head = 0, tail = 0;
     unsigned i;
     struct cache_slot *e;
+    const char *pushed;
 
     if (n == 0 || n > CACHE_MAXLEN) {
         lua_pushlstring(L, s, n);
@@ -416,10 +417,10 @@ static inline void push_short(decoder *d, const char *s, size_t n)
         d->last_key = e->s;
         return;
     }
-    lua_pushlstring(L, s, n);
+    pushed = compat_pushlstring(L, s, n);
     lua_pushvalue(L, -1);
     lua_rawseti(L, d->cache_idx, (int)i + 1);
-    e->s = d->last_key = lua_tostring(L, -1);
+    e->s = d->last_key = pushed;
     e->len = n;
     e->head = head;
     e->tail = tail;
