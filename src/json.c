@@ -320,7 +320,6 @@ static const char *decode_escape(decoder *d, const char *s, char **op)
     return s + 2;
 }
 
-
 /*
  * Short strings are interned by Lua, which hashes every byte of each one
  * before it looks it up: in an API response, where the same keys and many of
@@ -333,7 +332,7 @@ static const char *decode_escape(decoder *d, const char *s, char **op)
  * for byte.
  *
  * The cache is a table in the registry: [1..CACHE_SLOTS] hold the strings,
- * [0] a userdata with their lengths and addresses. Lua never moves a string,
+ * [0] a userdata with their lengths, first and last bytes and addresses. Lua never moves a string,
  * and the table keeps each one alive while its slot points at it; a slot's
  * address is replaced only after the table holds the new string.
  */
