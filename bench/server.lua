@@ -88,22 +88,11 @@ end
 local Server = {}
 Server.__index = Server
 
+local watchdog = require("support.watchdog")
+local SYS = { execute = execute, sleep = socket.sleep, clock = socket.gettime }
+
 local function stop_prefix(prefix)
-  if not exists(prefix) then
-    return
-  end
-  write_file(prefix .. "/stop", "")
-  local deadline = socket.gettime() + STOP_TIMEOUT
-  while exists(prefix) and socket.gettime() < deadline do
-    socket.sleep(POLL)
-  end
-  if exists(prefix) then
-    local pid = (read_file(prefix .. "/nginx.child.pid") or ""):match("%d+")
-    if pid and not exists(prefix .. "/nginx.exit") then
-      execute("kill -KILL " .. pid .. " $(pgrep -P " .. pid .. ") 2>/dev/null")
-    end
-    execute("rm -rf " .. quote(prefix))
-  end
+  watchdog.stop(prefix, STOP_TIMEOUT, POLL, SYS)
 end
 
 -- Pins nginx (master and workers) to one CPU, so that where the client

@@ -311,24 +311,11 @@ end
 -- Stopping
 ---------------------------------------------------------------------------
 
--- Asks the watchdog to stop nginx and waits until it removed the prefix.
--- If the watchdog is gone, does its job here.
+local watchdog = require("support.watchdog")
+local SYS = { execute = execute, sleep = sleep, clock = clock }
+
 local function stop_prefix(prefix)
-  if not exists(prefix) then
-    return
-  end
-  write_file(prefix .. "/stop", "")
-  local deadline = clock() + STOP_TIMEOUT
-  while exists(prefix) and clock() <= deadline do
-    sleep(POLL)
-  end
-  if exists(prefix) then
-    local pid = (read_file(prefix .. "/nginx.child.pid") or ""):match("%d+")
-    if pid and not exists(prefix .. "/nginx.exit") then
-      execute("kill -KILL " .. pid .. " $(pgrep -P " .. pid .. ") 2>/dev/null")
-    end
-    execute("rm -rf " .. shell_quote(prefix))
-  end
+  watchdog.stop(prefix, STOP_TIMEOUT, POLL, SYS)
 end
 
 -- Servers started by this process and not stopped yet.
