@@ -5,6 +5,8 @@
 # libluajit2-5.1-dev: the nginx spec builds the module for nginx's LuaJIT
 # (luajit2 is the OpenResty LuaJIT that nginx's Lua module links; Debian's
 # luajit and libluajit-5.1-dev would remove that module).
+# locales: localedef and the de_DE source, for the spec that decodes numbers
+# under a locale whose decimal separator is a comma (scripts/run-specs.sh).
 # Targets with more needs pass their own list in PACKAGES (the Makefile's
 # FUZZ_PACKAGES, VALGRIND_PACKAGES, LINT_PACKAGES).
 set -eu
@@ -13,7 +15,7 @@ PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
   lua5.4 liblua5.4-dev libcurl4-openssl-dev
   lua-cjson lua-busted lua-check lua-socket luarocks
   nginx-light libnginx-mod-http-lua tmux
-  lua5.1 liblua5.1-0-dev libluajit2-5.1-dev"}
+  lua5.1 liblua5.1-0-dev libluajit2-5.1-dev locales"}
 
 missing=""
 for p in $PACKAGES; do

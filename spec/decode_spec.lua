@@ -171,6 +171,11 @@ describe("core.decode", function()
         return
       end
       local ok, err = pcall(function()
+        -- the C library now writes (and strtod reads) a decimal comma;
+        -- LuaJIT formats numbers itself, without the locale
+        if not rawget(_G, "jit") then
+          assert.equal("0,5", string.format("%.1f", 0.5))
+        end
         assert.equal(0.5, decode("0.5"))
         assert.equal(1.2345678901234567, decode("1.2345678901234567"))
         assert.equal(2.5e300, decode("2.5e300"))
