@@ -15,17 +15,7 @@ local BAD_SETTINGS = 300
 local TOKENS = { "/", "?", "#", "%", ".", "..", "../", "/..", "%2F", "%2e%2E", "%00", "%25", "?a=b&c",
   "#x", "+", ";", "@", ":", "\\", " ", "~", "//" }
 
-local function utf8_char(cp)
-  if cp < 0x80 then
-    return string.char(cp)
-  elseif cp < 0x800 then
-    return string.char(0xC0 + math.floor(cp / 0x40), 0x80 + cp % 0x40)
-  elseif cp < 0x10000 then
-    return string.char(0xE0 + math.floor(cp / 0x1000), 0x80 + math.floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-  end
-  return string.char(0xF0 + math.floor(cp / 0x40000), 0x80 + math.floor(cp / 0x1000) % 0x40,
-    0x80 + math.floor(cp / 0x40) % 0x40, 0x80 + cp % 0x40)
-end
+local utf8_char = require("support.utf8_char")
 
 -- Any byte but the control bytes (0-31, 127).
 local function any_byte(rng)

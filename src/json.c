@@ -167,26 +167,36 @@ static size_t utf8_len(const unsigned char *s, const unsigned char *end)
     return 0;
 }
 
+/* 0x10 | the value of each hex digit; every other byte is 0. */
+static const unsigned char hex_value[256] = {
+    ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14,
+    ['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19,
+    ['a'] = 0x1A, ['b'] = 0x1B, ['c'] = 0x1C, ['d'] = 0x1D, ['e'] = 0x1E, ['f'] = 0x1F,
+    ['A'] = 0x1A, ['B'] = 0x1B, ['C'] = 0x1C, ['D'] = 0x1D, ['E'] = 0x1E, ['F'] = 0x1F,
+};
+
 /* -1 for a non-hex digit, -2 when the input ends first. */
 static long hex4(const char *s, const char *end)
 {
+    const unsigned char *u = (const unsigned char *)s;
     long v = 0;
     int i;
 
+    if (end - s >= 4) {
+        unsigned a = hex_value[u[0]], b = hex_value[u[1]];
+        unsigned c = hex_value[u[2]], e = hex_value[u[3]];
+        if (!(a & b & c & e & 0x10))
+            return -1;
+        return (long)((a & 0xF) << 12 | (b & 0xF) << 8 | (c & 0xF) << 4 | (e & 0xF));
+    }
     for (i = 0; i < 4; i++) {
-        int c;
+        unsigned c;
         if (s + i >= end)
             return -2;
-        c = (unsigned char)s[i];
-        if (IS_DIGIT(c))
-            c -= '0';
-        else if (c >= 'a' && c <= 'f')
-            c -= 'a' - 10;
-        else if (c >= 'A' && c <= 'F')
-            c -= 'A' - 10;
-        else
+        c = hex_value[u[i]];
+        if (!(c & 0x10))
             return -1;
-        v = v * 16 + c;
+        v = v * 16 + (long)(c & 0xF);
     }
     return v;
 }
