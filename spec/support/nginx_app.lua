@@ -12,6 +12,7 @@
 local socket = require("socket")
 local compat = require("intuned.compat")
 local files = require("support.files")
+local watchdog = require("support.watchdog")
 
 local M = {}
 
@@ -134,17 +135,15 @@ function App:error_log()
   return read_file(self.prefix .. "/error.log") or ""
 end
 
+-- Through the watchdog; if it is gone, nginx is killed and the prefix
+-- removed here, so no nginx outlives a failed spec.
 function App:stop()
-  if self.stopped or not exists(self.prefix) then
-    self.stopped = true
+  if self.stopped then
     return
   end
   self.stopped = true
-  write_file(self.prefix .. "/stop", "")
-  local deadline = socket.gettime() + STOP_TIMEOUT
-  while exists(self.prefix) and socket.gettime() <= deadline do
-    socket.sleep(POLL)
-  end
+  watchdog.stop(self.prefix, STOP_TIMEOUT, POLL,
+    { execute = compat.execute, sleep = socket.sleep, clock = socket.gettime })
 end
 
 local function answers(port, prefix)
