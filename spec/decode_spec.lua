@@ -185,7 +185,11 @@ describe("core.decode", function()
         io.write("decoded")
       ]])
       out:close()
-      local p = io.popen(("LOCPATH=\"$PWD/build/locale\" %s %s 2>&1"):format(fx.lua(), child))
+      -- With LOCPATH set, glibc's newlocale (called by p11-kit as libcurl
+      -- loads) leaks the path list it builds; under `make test-asan` this
+      -- one child keeps ASan's checks but not its leak report.
+      local p = io.popen(("LOCPATH=\"$PWD/build/locale\" ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:detect_leaks=0\" %s %s 2>&1")
+        :format(fx.lua(), child))
       local said = p:read("*a")
       p:close()
       os.remove(child)

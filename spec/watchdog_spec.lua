@@ -6,7 +6,17 @@ local compat = require("intuned.compat")
 local files = require("support.files")
 local watchdog = require("support.watchdog")
 
-local sys = { execute = compat.execute, sleep = socket.sleep, clock = socket.gettime }
+-- The commands here are not under test: in `make test-asan` they must not
+-- inherit the sanitizer runtime (pgrep hangs with it preloaded).
+local function execute(command)
+  return compat.execute("unset LD_PRELOAD; " .. command)
+end
+
+local function run(command)
+  return compat.run("unset LD_PRELOAD; " .. command)
+end
+
+local sys = { execute = execute, sleep = socket.sleep, clock = socket.gettime }
 
 -- A process counts as alive while it exists and is not a zombie (an orphan
 -- may wait a while for whoever adopted it to reap it).
@@ -30,11 +40,11 @@ end
 -- A prefix holding a fake nginx, run by watchdog.sh for this process.
 -- Returns the prefix, the watchdog's pid and the fake nginx's pid.
 local function start()
-  local _, prefix = compat.run("mktemp -d")
+  local _, prefix = run("mktemp -d")
   prefix = prefix:gsub("%s+$", "")
   files.write(prefix .. "/fake-nginx", "#!/bin/sh\nexec sleep 60\n")
-  assert(compat.execute("chmod +x " .. files.quote(prefix .. "/fake-nginx")))
-  local _, out = compat.run(("sh spec/server/watchdog.sh %s %s %s </dev/null >/dev/null 2>&1 & echo $!")
+  assert(execute("chmod +x " .. files.quote(prefix .. "/fake-nginx")))
+  local _, out = run(("sh spec/server/watchdog.sh %s %s %s </dev/null >/dev/null 2>&1 & echo $!")
     :format(files.own_pid(), files.quote(prefix), files.quote(prefix .. "/fake-nginx")))
   local watchdog_pid = assert(out:match("%d+"))
   local child
@@ -56,7 +66,7 @@ describe("nginx watchdog", function()
 
   it("kills the child and removes the prefix itself when the watchdog is gone", function()
     local prefix, watchdog_pid, child = start()
-    assert(compat.execute("kill -KILL " .. watchdog_pid))
+    assert(execute("kill -KILL " .. watchdog_pid))
     assert.is_true(within(2, function() return not alive(watchdog_pid) end))
     assert.is_true(alive(child))
     watchdog.stop(prefix, 0.3, 0.02, sys)
