@@ -19,18 +19,12 @@ local POLL = 0.02
 
 local quote = files.quote
 
-local function execute(command)
-  local ok = os.execute(command)
-  return ok == true or ok == 0
-end
+local execute = files.execute
 
 local read_file, write_file, exists = files.read, files.write, files.exists
 
 local function capture(command)
-  local pipe = assert(io.popen(command, "r"))
-  local out = pipe:read("*a")
-  pipe:close()
-  return (out:gsub("%s+$", ""))
+  return (files.capture(command):gsub("%s+$", ""))
 end
 
 local function here()
@@ -89,7 +83,7 @@ local Server = {}
 Server.__index = Server
 
 local watchdog = require("support.watchdog")
-local SYS = { execute = execute, sleep = socket.sleep, clock = socket.gettime }
+local SYS = { sleep = socket.sleep, clock = socket.gettime }
 
 local function stop_prefix(prefix)
   watchdog.stop(prefix, STOP_TIMEOUT, POLL, SYS)

@@ -2,21 +2,11 @@
 -- every nginx the specs and the benchmark start runs under. A stand-in for
 -- nginx (a shell that sleeps) keeps these specs quick and independent of it.
 local socket = require("socket")
-local compat = require("intuned.compat")
 local files = require("support.files")
 local watchdog = require("support.watchdog")
 
--- The commands here are not under test: in `make test-asan` they must not
--- inherit the sanitizer runtime (pgrep hangs with it preloaded).
-local function execute(command)
-  return compat.execute("unset LD_PRELOAD; " .. command)
-end
-
-local function run(command)
-  return compat.run("unset LD_PRELOAD; " .. command)
-end
-
-local sys = { execute = execute, sleep = socket.sleep, clock = socket.gettime }
+local execute, capture = files.execute, files.capture
+local sys = { sleep = socket.sleep, clock = socket.gettime }
 
 -- A process counts as alive while it exists and is not a zombie (an orphan
 -- may wait a while for whoever adopted it to reap it).
@@ -40,11 +30,10 @@ end
 -- A prefix holding a fake nginx, run by watchdog.sh for this process.
 -- Returns the prefix, the watchdog's pid and the fake nginx's pid.
 local function start()
-  local _, prefix = run("mktemp -d")
-  prefix = prefix:gsub("%s+$", "")
+  local prefix = capture("mktemp -d"):gsub("%s+$", "")
   files.write(prefix .. "/fake-nginx", "#!/bin/sh\nexec sleep 60\n")
   assert(execute("chmod +x " .. files.quote(prefix .. "/fake-nginx")))
-  local _, out = run(("sh spec/server/watchdog.sh %s %s %s </dev/null >/dev/null 2>&1 & echo $!")
+  local out = capture(("sh spec/server/watchdog.sh %s %s %s </dev/null >/dev/null 2>&1 & echo $!")
     :format(files.own_pid(), files.quote(prefix), files.quote(prefix .. "/fake-nginx")))
   local watchdog_pid = assert(out:match("%d+"))
   local child
@@ -76,8 +65,8 @@ describe("nginx watchdog", function()
 
   it("does nothing for a prefix that is already gone", function()
     local calls = 0
-    watchdog.stop("/nonexistent/intuned-watchdog-spec", 0.1, 0.02,
-      { execute = function() calls = calls + 1 end, sleep = sys.sleep, clock = sys.clock })
+    local function count() calls = calls + 1 end
+    watchdog.stop("/nonexistent/intuned-watchdog-spec", 0.1, 0.02, { sleep = count, clock = count })
     assert.equal(0, calls)
   end)
 end)

@@ -46,25 +46,8 @@ local files = require("support.files")
 
 local shell_quote = files.quote
 
--- None of the programs started here is under test: under `make test-asan`
--- they must not inherit the sanitizer runtime (LD_PRELOAD).
-local UNPRELOAD = "unset LD_PRELOAD; "
-
--- os.execute returns a status number on 5.1/LuaJIT, true/nil on 5.2+.
-local function execute(command)
-  local result = os.execute(UNPRELOAD .. command)
-  if type(result) == "number" then
-    return result == 0
-  end
-  return result == true
-end
-
-local function capture(command)
-  local pipe = assert(io.popen(UNPRELOAD .. command, "r"))
-  local output = pipe:read("*a")
-  pipe:close()
-  return output
-end
+-- None of the programs started here is under test (files.execute).
+local execute, capture = files.execute, files.capture
 
 local read_file, write_file, exists = files.read, files.write, files.exists
 
@@ -312,7 +295,7 @@ end
 ---------------------------------------------------------------------------
 
 local watchdog = require("support.watchdog")
-local SYS = { execute = execute, sleep = sleep, clock = clock }
+local SYS = { sleep = sleep, clock = clock }
 
 local function stop_prefix(prefix)
   watchdog.stop(prefix, STOP_TIMEOUT, POLL, SYS)

@@ -32,6 +32,30 @@ function M.exists(path)
   return false
 end
 
+-- The programs the support code starts are never under test: under
+-- `make test-asan` they must not inherit the sanitizer runtime (LD_PRELOAD;
+-- pgrep, for one, hangs with it). Base library only, so these work while
+-- the interpreter closes.
+local UNPRELOAD = "unset LD_PRELOAD; "
+
+-- True when the command exited 0 (os.execute returns a status number on
+-- 5.1/LuaJIT, true/nil on 5.2+).
+function M.execute(command)
+  local result = os.execute(UNPRELOAD .. command)
+  if type(result) == "number" then
+    return result == 0
+  end
+  return result == true
+end
+
+-- The command's standard output.
+function M.capture(command)
+  local pipe = assert(io.popen(UNPRELOAD .. command, "r"))
+  local output = pipe:read("*a")
+  pipe:close()
+  return output
+end
+
 -- The pid of this Lua process (/proc/self is the reader itself), or nil.
 function M.own_pid()
   local stat = M.read("/proc/self/stat")

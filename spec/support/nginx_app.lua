@@ -142,8 +142,7 @@ function App:stop()
     return
   end
   self.stopped = true
-  watchdog.stop(self.prefix, STOP_TIMEOUT, POLL,
-    { execute = compat.execute, sleep = socket.sleep, clock = socket.gettime })
+  watchdog.stop(self.prefix, STOP_TIMEOUT, POLL, { sleep = socket.sleep, clock = socket.gettime })
 end
 
 local function answers(port, prefix)

@@ -7,9 +7,8 @@ local M = {}
 -- Asks the watchdog to stop nginx (the file PREFIX/stop) and waits until it
 -- has removed the prefix. If the watchdog is gone, does its job here: kills
 -- nginx and removes the prefix.
--- sys: execute(command), sleep(seconds) and clock() -> seconds, so each
--- caller keeps its own (the emulator's work without LuaSocket and while
--- the interpreter closes).
+-- sys: sleep(seconds) and clock() -> seconds, so each caller keeps its own
+-- (the emulator's work without LuaSocket and while the interpreter closes).
 function M.stop(prefix, timeout, poll, sys)
   if not files.exists(prefix) then
     return
@@ -20,13 +19,11 @@ function M.stop(prefix, timeout, poll, sys)
     sys.sleep(poll)
   end
   if files.exists(prefix) then
-    -- pgrep and kill are not under test: no sanitizer runtime for them
-    -- (pgrep hangs with ASan's preloaded)
     local pid = (files.read(prefix .. "/nginx.child.pid") or ""):match("%d+")
     if pid and not files.exists(prefix .. "/nginx.exit") then
-      sys.execute("unset LD_PRELOAD; kill -KILL " .. pid .. " $(pgrep -P " .. pid .. ") 2>/dev/null")
+      files.execute("kill -KILL " .. pid .. " $(pgrep -P " .. pid .. ") 2>/dev/null")
     end
-    sys.execute("unset LD_PRELOAD; rm -rf " .. files.quote(prefix))
+    files.execute("rm -rf " .. files.quote(prefix))
   end
 end
 
