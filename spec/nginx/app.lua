@@ -1,4 +1,4 @@
--- The application of the nginx that spec/nginx_spec.lua starts: handlers
+-- The application of the nginx that spec/transport/nginx_spec.lua starts: handlers
 -- that use intuned the way an OpenResty-style site would. Each answers with
 -- one JSON object that the spec reads.
 local cjson = require("cjson")

@@ -1,6 +1,6 @@
 -- The fault matrix: every fault the network or the service can produce, what
--- the caller gets and how many attempts it takes. spec/faults_spec.lua runs
--- each row against the emulator; spec/secrets_spec.lua runs them again and
+-- the caller gets and how many attempts it takes. spec/transport/faults_spec.lua runs
+-- each row against the emulator; spec/transport/secrets_spec.lua runs them again and
 -- looks for the API key in everything the client produced. The README's
 -- "Reliability" table lists the same rows.
 --

@@ -105,7 +105,7 @@ describe("core.decode", function()
         assert.equal("integer", math.type(decode("0")))
         assert.equal("float", math.type(decode("1.0")))
         assert.equal("float", math.type(decode("1e2")))
-      else -- 5.1, 5.2, LuaJIT: one number type (spec/versions_spec.lua)
+      else -- 5.1, 5.2, LuaJIT: one number type (spec/tools/versions_spec.lua)
         assert.equal("42", tostring(decode("42")))
       end
       assert.equal(42, decode("42"))

@@ -29,7 +29,7 @@ describe("get_job_run", function()
       assert.are.equal("integer", math.type(run.successful_runs))
       assert.are.equal("integer", math.type(run.failed_runs))
       assert.are.equal("100", tostring(run.payloads))
-    else -- 5.1, 5.2, LuaJIT: doubles only (spec/versions_spec.lua)
+    else -- 5.1, 5.2, LuaJIT: doubles only (spec/tools/versions_spec.lua)
       assert.are.equal("100", tostring(run.payloads))
     end
     assert.is_nil(run.error)
