@@ -27,7 +27,10 @@ build = {
   type = "builtin",
   modules = {
     ["intuned.core"] = {
-      sources = { "src/core.c", "src/http.c", "src/json.c", "src/multi.c", "src/download.c" },
+      sources = {
+        "src/core.c", "src/util.c", "src/clock.c", "src/url.c", "src/conn.c", "src/headers.c",
+        "src/xfer.c", "src/session.c", "src/download.c", "src/batch.c", "src/json.c",
+      },
       libraries = { "curl" },
       libdirs = { "$(CURL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },
@@ -38,6 +41,9 @@ build = {
     ["intuned.errors"] = "lua/intuned/errors.lua",
     ["intuned.ngx"] = "lua/intuned/ngx.lua",
     ["intuned.retry"] = "lua/intuned/retry.lua",
+    ["intuned.request"] = "lua/intuned/request.lua",
+    ["intuned.response"] = "lua/intuned/response.lua",
+    ["intuned.state"] = "lua/intuned/state.lua",
     ["intuned.wait"] = "lua/intuned/wait.lua",
     ["intuned.batch"] = "lua/intuned/batch.lua",
     ["intuned.download"] = "lua/intuned/download.lua",

@@ -1,18 +1,21 @@
--- intuned: a Lua client for the Intuned Jobs API.
+-- intuned: a Lua client for the Intuned Client API.
 --
 --   local intuned = require("intuned")
 --   local client = intuned.new{ workspace_id = ..., api_key = ... }
 --   local res, err = client:get_job_run("my-project", "my-job", "jr_123")
 --
 -- The C core (intuned.core) performs the request and decodes JSON; this
--- layer checks arguments, builds URLs, turns responses into results or error
--- objects and applies the retry policy.
+-- layer checks arguments, builds paths, turns responses into results or
+-- error objects and applies the retry policy.
 
 local core = require("intuned.core")
 local check = require("intuned.check")
 local compat = require("intuned.compat")
 local errors = require("intuned.errors")
+local request = require("intuned.request")
+local response = require("intuned.response")
 local retry = require("intuned.retry")
+local state = require("intuned.state")
 
 local intuned = {
   VERSION = core.VERSION,
@@ -51,10 +54,9 @@ local CLIENT_OPTIONS = {
   clock = true, sleep = true, random = true, blocking = true, thread_pool = true,
 }
 
-local CALL_OPTIONS = { timeout = true, deadline = true, retry = true, keep_nulls = true }
-
 local DEFAULT_TIMEOUT = 30
 local DEFAULT_CONNECT_TIMEOUT = 10
+local MAX_RESPONSE_BYTES = 1024 * 1024 * 1024 -- what the core accepts
 
 -- Where requests run: on the caller's thread (intuned.core), or inside nginx
 -- in its thread pool (intuned.ngx), unless blocking = true asks otherwise.
@@ -69,6 +71,29 @@ local function transport(opts)
   return core
 end
 
+local function max_response_bytes(opts)
+  local v = opts.max_response_bytes
+  if v ~= nil and (type(v) ~= "number" or v < 1 or v % 1 ~= 0 or v > MAX_RESPONSE_BYTES) then
+    check.fail("option 'max_response_bytes' must be an integer from 1 to 1 GiB", 2)
+  end
+  return v
+end
+
+-- The transport settings shared by the API session and results downloads.
+local function connection_options(opts)
+  local proxy = check.header_string(opts, "proxy", 2)
+  if proxy ~= nil and proxy:find("%s") then
+    check.fail("option 'proxy' must not contain whitespace", 2)
+  end
+  return {
+    connect_timeout = check.seconds(opts, "connect_timeout", 2) or DEFAULT_CONNECT_TIMEOUT,
+    ca_file = check.string(opts, "ca_file", 2),
+    ca_path = check.string(opts, "ca_path", 2),
+    proxy = proxy,
+    user_agent = check.header_string(opts, "user_agent", 2),
+  }
+end
+
 -- intuned.new(opts) -> client. Raises on misuse (bad or missing options).
 function intuned.new(opts)
   if opts == nil then
@@ -80,138 +105,46 @@ function intuned.new(opts)
   local workspace_id = check.workspace_id(opts.workspace_id or os.getenv("INTUNED_WORKSPACE_ID"), 1)
   local key = check.api_key(opts.api_key or os.getenv("INTUNED_API_KEY"), 1)
   local base_url = check.base_url(opts.base_url or os.getenv("INTUNED_BASE_URL")
-    or intuned.DEFAULT_BASE_URL, 1)
-  local max_bytes = opts.max_response_bytes
-  if max_bytes ~= nil and (type(max_bytes) ~= "number" or max_bytes < 1 or max_bytes % 1 ~= 0) then
-    check.fail("option 'max_response_bytes' must be a positive integer")
-  end
+    or intuned.DEFAULT_BASE_URL, 1, core.check_url)
+  local max_bytes = max_response_bytes(opts)
+  local conn = connection_options(opts)
   local via = transport(opts)
   local self = setmetatable({
     workspace_id = workspace_id,
     base_url = base_url,
-    timeout = check.positive(opts, "timeout", 1) or DEFAULT_TIMEOUT,
-    deadline = check.positive(opts, "deadline", 1),
+    timeout = check.seconds(opts, "timeout", 1) or DEFAULT_TIMEOUT,
+    deadline = check.seconds(opts, "deadline", 1),
     retry = check.retry(opts.retry, retry.DEFAULTS, 1),
     clock = check.func(opts, "clock", 1) or core.now,
     sleep = check.func(opts, "sleep", 1) or via.sleep,
     random = check.func(opts, "random", 1) or math.random,
   }, Client)
-  self.prefix = base_url .. "/" .. workspace_id .. "/projects/"
-  self.session = via.session {
-    api_key = key,
-    timeout = self.timeout,
-    connect_timeout = check.positive(opts, "connect_timeout", 1) or DEFAULT_CONNECT_TIMEOUT,
-    max_response_bytes = max_bytes,
-    ca_file = check.string(opts, "ca_file", 1),
-    ca_path = check.string(opts, "ca_path", 1),
-    proxy = check.string(opts, "proxy", 1),
-    user_agent = check.string(opts, "user_agent", 1),
+  -- Every request path starts with this; the session prepends base_url.
+  self.prefix = "/" .. workspace_id .. "/projects/"
+  local session = via.session {
+    api_key = key, base_url = base_url, timeout = self.timeout,
+    connect_timeout = conn.connect_timeout, max_response_bytes = max_bytes,
+    ca_file = conn.ca_file, ca_path = conn.ca_path, proxy = conn.proxy,
+    user_agent = conn.user_agent,
   }
-  -- For the results download: the same transport settings, never the key.
-  self.storage_options = {
-    timeout = self.timeout,
-    connect_timeout = opts.connect_timeout or DEFAULT_CONNECT_TIMEOUT,
-    ca_file = opts.ca_file, ca_path = opts.ca_path, proxy = opts.proxy,
-    user_agent = opts.user_agent,
-  }
+  -- Results downloads: the same transport settings, never the key.
+  conn.timeout = self.timeout
+  state[self] = { session = session, storage = conn }
   return self
 end
 
 function Client:__tostring()
   return ("intuned.client (workspace %s, %s%s)"):format(
-    self.workspace_id, self.base_url, self.session and "" or ", closed")
+    self.workspace_id, self.base_url, state[self].session and "" or ", closed")
 end
 
 local function check_client(self, method)
   if getmetatable(self) ~= Client then
     check.fail(("use client:%s(...), not client.%s(...)"):format(method, method), 2)
   end
-  if not self.session then
+  if not state[self].session then
     check.fail("client is closed", 2)
   end
-end
-
--- What session:get returned, interpreted. Returns (body, meta) for a
--- usable success, (nil, err) otherwise.
-local function response(status, body, meta, curl_code, validate)
-  if not status then
-    return nil, errors.transport(body, meta, curl_code)
-  end
-  if status >= 200 and status < 300 then
-    if meta.decode_error then
-      return nil, errors.decode(status, "invalid JSON in response: " .. meta.decode_error, body)
-    end
-    if type(body) ~= "table" then
-      return nil, errors.decode(status, ("expected a JSON response, got content type %s")
-        :format(meta.content_type or "(none)"), body)
-    end
-    local bad = validate and validate(body)
-    if bad then
-      return nil, errors.decode(status, bad, body)
-    end
-    meta.status = status
-    return body, meta
-  end
-  return nil, errors.from_response(status, body, meta)
-end
-
--- One attempt: the HTTP exchange and its interpretation.
-local function fetch(session, url, timeout, keep_nulls, validate)
-  local status, body, meta, curl_code = session:get(url, timeout, keep_nulls)
-  return response(status, body, meta, curl_code, validate)
-end
-
-local function job_run_shape(body)
-  if type(body.jobRun) ~= "table" then
-    return "response has no jobRun object"
-  end
-end
-
--- Runs one logical request with the client's retry policy.
-function Client:request(url, opts, validate)
-  local timeout, deadline, policy, keep_nulls = self.timeout, self.deadline, self.retry, nil
-  if opts ~= nil then
-    check.options(opts, CALL_OPTIONS, "call", 2)
-    timeout = check.positive(opts, "timeout", 2) or timeout
-    deadline = check.positive(opts, "deadline", 2) or deadline
-    if opts.retry ~= nil then
-      policy = check.retry(opts.retry, retry.DEFAULTS, 2)
-    end
-    keep_nulls = opts.keep_nulls and true or nil
-  end
-  local session = self.session
-  if opts == nil and deadline == nil then
-    -- The common call: no per-call options and no deadline, so the first
-    -- attempt needs neither the clock nor the retry loop. A failure goes
-    -- through retry.run, which replays this first result and continues.
-    local res, meta = fetch(session, url, timeout, nil, validate)
-    if res ~= nil then
-      meta.attempts = 1
-      return res, nil, meta
-    end
-    if not meta.retirable or not policy or policy.max_attempts <= 1 then
-      meta.attempts = 1
-      return nil, meta
-    end
-    local first = meta
-    return retry.run({
-      policy = policy, timeout = timeout,
-      clock = self.clock, sleep = self.sleep, random = self.random,
-    }, function(t)
-      if first then
-        local err = first
-        first = nil
-        return nil, err
-      end
-      return fetch(session, url, t, nil, validate)
-    end)
-  end
-  return retry.run({
-    policy = policy, timeout = timeout, deadline = deadline,
-    clock = self.clock, sleep = self.sleep, random = self.random,
-  }, function(t)
-    return fetch(session, url, t, keep_nulls, validate)
-  end)
 end
 
 -- client:get_job_run(project, job_id, job_run_id [, opts])
@@ -219,37 +152,41 @@ end
 function Client:get_job_run(project, job_id, job_run_id, opts)
   check_client(self, "get_job_run")
   -- Polling asks for the same run again and again: the ids passed the
-  -- checks last time, so the URL built then is still right.
+  -- checks last time, so the path built then is still right.
   local last = self.last_run
-  local url
+  local rq
   if last and last[1] == project and last[2] == job_id and last[3] == job_run_id then
-    url = last[4]
+    rq = last[4]
   else
-    url = self.prefix .. check.segment(project, "project", 1)
-      .. "/jobs/" .. check.segment(job_id, "job_id", 1)
-      .. "/runs/" .. check.segment(job_run_id, "job_run_id", 1)
-    self.last_run = { project, job_id, job_run_id, url }
+    rq = {
+      method = "GET",
+      path = self.prefix .. check.segment(project, "project", 1)
+        .. "/jobs/" .. check.segment(job_id, "job_id", 1)
+        .. "/runs/" .. check.segment(job_run_id, "job_run_id", 1),
+      validate = response.job_run_shape,
+    }
+    self.last_run = { project, job_id, job_run_id, rq }
   end
-  -- Not a tail call: misuse found in request() blames the caller's line,
-  -- which error levels can only reach while this frame exists.
-  local res, err, meta = self:request(url, opts, job_run_shape)
+  local o = opts ~= nil and request.options(self, opts, nil, nil, 1) or nil
+  -- Not a tail call: misuse found below blames the caller's line, which
+  -- error levels can only reach while this frame exists.
+  local res, err, meta = request.run(self, rq, o)
   return res, err, meta
 end
 
 -- Releases the connection; idempotent. Later calls raise.
 function Client:close()
-  if self.session then
-    self.session:close()
-    self.session = nil
+  local st = state[self]
+  if st.session then
+    st.session:close()
+    st.session = nil
   end
 end
 
 Client.__close = Client.close
 
 -- Methods built on the ones above live in their own modules.
-local internal = {
-  response = response, job_run_shape = job_run_shape, check_client = check_client,
-}
+local internal = { check_client = check_client }
 require("intuned.wait").install(Client, intuned, internal)
 require("intuned.batch").install(Client, intuned, internal)
 require("intuned.download").install(Client, intuned, internal)

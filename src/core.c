@@ -1,8 +1,9 @@
 /*
  * core.c: the entry point of intuned.core. It only wires the other files
- * together: the session type (http.c), batches (multi.c), downloads to a
- * file (download.c) and the decoder (json.c).
+ * together: sessions (session.c, download.c), batches (batch.c), the clock
+ * (clock.c), URL checks (url.c) and the decoder (json.c).
  */
+#include <curl/curl.h>
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -10,48 +11,27 @@
 #include "intuned.h"
 #include "json.h"
 
-void intuned_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
-                           lua_CFunction close, lua_CFunction tostring)
-{
-    if (luaL_newmetatable(L, name)) {          /* -> .., mt */
-        lua_newtable(L);
-        compat_setfuncs(L, methods);
-        lua_pushcfunction(L, close);
-        lua_setfield(L, -2, "close");
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, close);
-        lua_setfield(L, -2, "__close");
-        lua_pushcfunction(L, tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushstring(L, name);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
-}
-
 static const luaL_Reg core_functions[] = {
     {"decode", intuned_json_lua_decode},
-    {"session", intuned_http_session_new},
-    {"now", intuned_http_now},
-    {"sleep", intuned_http_sleep},
-    {"batch", intuned_multi_new},
-    {"download", intuned_download},
+    {"session", intuned_session_new},
+    {"batch", intuned_batch_new},
+    {"now", intuned_clock_now},
+    {"sleep", intuned_clock_sleep},
+    {"check_url", intuned_url_check},
     {NULL, NULL}
 };
 
 int luaopen_intuned_core(lua_State *L)
 {
-    intuned_http_init(L);
-    intuned_multi_init(L);
+    intuned_session_init(L);
     intuned_download_init(L);
+    intuned_batch_init(L);
     compat_newlib(L, core_functions);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushliteral(L, INTUNED_VERSION);
     lua_setfield(L, -2, "VERSION");
-    intuned_http_info(L);
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
     return 1;
 }

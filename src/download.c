@@ -1,114 +1,179 @@
 /*
- * download.c: core.download, a GET whose success body is streamed to a
- * file instead of memory (results files can be large). It runs on a copy of
- * the session's handle, so the same settings and caps hold; the session
- * for results files is made without an API key.
+ * download.c: session:download, a GET whose success body is streamed to a
+ * file instead of memory (results files can be large), on the session's
+ * own handle so its settings, caps and connection guard hold.
  *
- * Same rule as http.c: the callbacks only write bytes and set flags, and a
- * userdata owns the handle, the file and the buffers, so every one of them
- * is released whether the Lua code after the transfer returns or raises.
+ * The body goes to a temporary file made next to the target with mkstemp
+ * (a fresh name, O_EXCL, mode 0600: a planted file or symlink cannot catch
+ * it), and is renamed over the target only when the whole body arrived. A
+ * userdata owns the temporary file until then, so a Lua error at any point
+ * still closes and removes it.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "compat.h"
-#include "http.h"
 #include "intuned.h"
+#include "session.h"
+#include "xfer.h"
 
-#define DOWNLOAD_MT "intuned.download"
+#define TEMP_MT "intuned.download"
+#define TEMP_SUFFIX ".part-XXXXXX"
 
 typedef struct {
-    CURL *curl;
     FILE *file;
-    intuned_xfer x;
-} download;
+    char *path;  /* the temporary file's name while it exists */
+} temp_file;
 
-static void download_free(download *d)
+static void temp_discard(temp_file *t)
 {
-    if (d->curl != NULL)
-        curl_easy_cleanup(d->curl);
-    d->curl = NULL;
-    if (d->file != NULL)
-        (void)fclose(d->file); /* the partial file is removed by the caller */
-    d->file = d->x.file = NULL;
-    intuned_xfer_free(&d->x);
+    if (t->file != NULL)
+        (void)fclose(t->file);
+    t->file = NULL;
+    if (t->path != NULL) {
+        (void)unlink(t->path);
+        free(t->path);
+    }
+    t->path = NULL;
 }
 
-static int download_gc(lua_State *L)
+static int temp_gc(lua_State *L)
 {
-    download_free(luaL_checkudata(L, 1, DOWNLOAD_MT));
+    temp_discard(luaL_checkudata(L, 1, TEMP_MT));
     return 0;
 }
 
-/* -> nil, "io", message, 0 */
+/*
+ * The mode a file made with fopen would have had (0666 less the umask).
+ * umask() cannot be read without being set, which races with other
+ * threads; Linux says it in /proc. Elsewhere the file keeps 0600.
+ */
+static mode_t usual_mode(void)
+{
+    unsigned int mask = 077;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f != NULL) {
+        char line[128];
+        while (fgets(line, sizeof line, f) != NULL)
+            if (sscanf(line, "Umask: %o", &mask) == 1)
+                break;
+        (void)fclose(f);
+    }
+    return (mode_t)(0666 & ~mask & 0777);
+}
+
+/* -> nil, "io", message, 0, false (nothing was sent) */
 static int push_io_failure(lua_State *L, const char *what, const char *path, int err)
 {
     lua_pushnil(L);
     lua_pushliteral(L, "io");
     lua_pushfstring(L, "cannot %s %s: %s", what, path, strerror(err));
     lua_pushinteger(L, 0);
-    return 4;
+    lua_pushboolean(L, 0);
+    return 5;
+}
+
+/* Makes the temporary file for path; 0 with errno set on failure. */
+static int temp_open(temp_file *t, const char *path)
+{
+    size_t n = strlen(path);
+    int fd;
+    if ((t->path = malloc(n + sizeof TEMP_SUFFIX)) == NULL) {
+        errno = ENOMEM;
+        return 0;
+    }
+    memcpy(t->path, path, n);
+    memcpy(t->path + n, TEMP_SUFFIX, sizeof TEMP_SUFFIX);
+    if ((fd = mkstemp(t->path)) < 0) {
+        free(t->path);
+        t->path = NULL;
+        return 0;
+    }
+    if ((t->file = fdopen(fd, "wb")) == NULL) {
+        int err = errno;
+        (void)close(fd);
+        errno = err;
+        temp_discard(t);
+        return 0;
+    }
+    return 1;
+}
+
+/* After a complete 2xx body: the file goes into place. 0 with errno set. */
+static int temp_commit(temp_file *t, const char *path)
+{
+    int ok = fflush(t->file) == 0 && fchmod(fileno(t->file), usual_mode()) == 0;
+    int err = errno;
+    ok = fclose(t->file) == 0 && ok;
+    t->file = NULL;
+    if (!ok) {
+        errno = err;
+        return 0;
+    }
+    if (rename(t->path, path) != 0)
+        return 0;
+    free(t->path);
+    t->path = NULL;
+    return 1;
 }
 
 /*
- * core.download(session, url, path [, timeout]) -> status, body, meta
- *                                                | nil, kind, message, curl_code
- * A 2xx body is written to `path` (created or truncated) and body is nil;
- * any other status leaves the file empty and returns its body as
- * session:get does. meta.bytes counts the body bytes. The caller renames
- * or removes the file.
+ * session:download(target, path [, timeout]) -> status, nil, meta
+ *                                    | status, body, meta
+ *                                    | nil, kind, message, curl_code, sent
+ * A 2xx body replaces the file at path, whole or not at all, and body is
+ * nil; any other status leaves path alone and returns its body as
+ * session:request does. meta.bytes counts the body bytes.
  */
 int intuned_download(lua_State *L)
 {
     intuned_session *s = intuned_session_check(L, 1);
-    const char *url = luaL_checkstring(L, 2);
     const char *path = luaL_checkstring(L, 3);
-    long timeout_ms = intuned_opt_timeout_ms(L, 4, intuned_session_timeout_ms(s));
-    download *d;
+    intuned_xfer *x = intuned_session_xfer(s);
+    temp_file *t;
     CURLcode rc;
-    int n, closed;
+    long status = 0;
+    int n;
 
-    lua_settop(L, 3);
-    d = lua_newuserdata(L, sizeof *d); /* -> session, url, path, download */
-    memset(d, 0, sizeof *d);
-    luaL_getmetatable(L, DOWNLOAD_MT);
+    lua_settop(L, 4);
+    lua_pushliteral(L, "GET");          /* -> session, target, path, timeout, "GET" */
+    t = lua_newuserdata(L, sizeof *t);  /* -> .., "GET", temp */
+    memset(t, 0, sizeof *t);
+    luaL_getmetatable(L, TEMP_MT);
     lua_setmetatable(L, -2);
 
-    d->curl = intuned_session_dup(s, &d->x);
-    if (d->curl == NULL)
-        return luaL_error(L, "intuned.core: cannot copy the session's handle");
-    d->file = fopen(path, "wb");
-    if (d->file == NULL)
-        return push_io_failure(L, "create", path, errno);
-    d->x.file = d->file;
-    intuned_xfer_start(&d->x);
-    rc = curl_easy_setopt(d->curl, CURLOPT_URL, url);
+    rc = intuned_session_prepare(L, s, x, 5, 2, 0, 4);
+    if (!temp_open(t, path))
+        return push_io_failure(L, "create a file next to", path, errno);
+    x->file = t->file;
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(d->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(d->curl);
+        rc = intuned_xfer_perform(x);
+    x->file = NULL;
     /* libcurl has returned: from here on Lua errors are safe. */
-    closed = fclose(d->file);
-    d->file = d->x.file = NULL;
-    if (closed != 0 && rc == CURLE_OK && d->x.streamed)
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (rc == CURLE_OK && status >= 200 && status < 300 && !temp_commit(t, path)) {
         n = push_io_failure(L, "write", path, errno);
-    else
-        n = intuned_xfer_push(L, &d->x, rc, 0);
-    download_free(d);
+    } else {
+        n = intuned_xfer_push(L, x, rc, 0);
+    }
+    temp_discard(t);
+    intuned_xfer_trim(x);
     return n;
 }
 
 void intuned_download_init(lua_State *L)
 {
-    if (luaL_newmetatable(L, DOWNLOAD_MT)) {
-        lua_pushcfunction(L, download_gc);
+    if (luaL_newmetatable(L, TEMP_MT)) {
+        lua_pushcfunction(L, temp_gc);
         lua_setfield(L, -2, "__gc");
-        lua_pushliteral(L, DOWNLOAD_MT);
+        lua_pushliteral(L, TEMP_MT);
         lua_setfield(L, -2, "__name");
     }
     lua_pop(L, 1);

@@ -1,37 +1,35 @@
 /*
- * intuned.h: what the files of the C core export to each other.
+ * intuned.h: the functions each C file of the core exports to core.c, by
+ * the file that owns them. Types shared between files have headers of
+ * their own: xfer.h (one transfer), conn.h (the connection guard),
+ * session.h (the session, for the batch and the download), json.h (the
+ * decoder), util.h (helpers), compat.h (Lua versions).
  */
 #ifndef INTUNED_H
 #define INTUNED_H
 
 #include <lua.h>
-#include <lauxlib.h>
 
 #define INTUNED_VERSION "0.1.0"
 
-/* core.c */
-/*
- * Registers the metatable `name` of a handle type: `methods` as __index,
- * `close` as close, __gc and __close (so it must be idempotent), and
- * `tostring` as __tostring.
- */
-void intuned_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
-                           lua_CFunction close, lua_CFunction tostring);
-
-/* http.c */
-void intuned_http_init(lua_State *L);        /* curl_global_init, metatable */
-int intuned_http_session_new(lua_State *L);  /* core.session(opts) */
-int intuned_http_now(lua_State *L);          /* core.now(): monotonic seconds */
-int intuned_http_sleep(lua_State *L);        /* core.sleep(seconds) */
-void intuned_http_info(lua_State *L);        /* pushes the libcurl version string */
-
-/* multi.c */
-void intuned_multi_init(lua_State *L);       /* batch metatable */
-int intuned_multi_new(lua_State *L);         /* core.batch(session, slots) */
+/* session.c */
+void intuned_session_init(lua_State *L);     /* curl_global_init, metatable */
+int intuned_session_new(lua_State *L);       /* core.session(opts) */
 
 /* download.c */
-void intuned_download_init(lua_State *L);    /* download metatable */
-int intuned_download(lua_State *L);          /* core.download(session, url, path [, timeout]) */
+void intuned_download_init(lua_State *L);    /* its temporary file's metatable */
+int intuned_download(lua_State *L);          /* session:download(target, path [, timeout]) */
+
+/* batch.c */
+void intuned_batch_init(lua_State *L);       /* batch metatable */
+int intuned_batch_new(lua_State *L);         /* core.batch(session, slots) */
+
+/* clock.c */
+int intuned_clock_now(lua_State *L);         /* core.now(): monotonic seconds */
+int intuned_clock_sleep(lua_State *L);       /* core.sleep(seconds) */
+
+/* url.c */
+int intuned_url_check(lua_State *L);         /* core.check_url(url) */
 
 LUALIB_API int luaopen_intuned_core(lua_State *L);
 

@@ -9,7 +9,10 @@
 local core = require("intuned.core")
 local check = require("intuned.check")
 local errors = require("intuned.errors")
+local request = require("intuned.request")
+local response = require("intuned.response")
 local retry = require("intuned.retry")
+local state = require("intuned.state")
 
 local M = {}
 
@@ -27,23 +30,23 @@ local BATCH_OPTIONS = {
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
--- The URL of each entry; misuse raises naming the entry.
-local function urls_of(self, list)
+-- The request path of each entry; misuse raises naming the entry.
+local function paths_of(self, list)
   if type(list) ~= "table" then
     check.fail("get_job_runs expects a list of {project, job_id, job_run_id}", 2)
   end
-  local urls = {}
+  local paths = {}
   for i = 1, #list do
     local e = list[i]
     if type(e) ~= "table" then
       check.fail(("list[%d] must be a table {project, job_id, job_run_id}, got %s"):format(i, type(e)), 2)
     end
     local where = ("list[%d]."):format(i)
-    urls[i] = self.prefix .. check.segment(e[1] or e.project, where .. "project", 2)
+    paths[i] = self.prefix .. check.segment(e[1] or e.project, where .. "project", 2)
       .. "/jobs/" .. check.segment(e[2] or e.job_id, where .. "job_id", 2)
       .. "/runs/" .. check.segment(e[3] or e.job_run_id, where .. "job_run_id", 2)
   end
-  return urls
+  return paths
 end
 
 local function options(self, opts)
@@ -62,8 +65,8 @@ local function options(self, opts)
     end
     o.concurrency = c
   end
-  o.timeout = check.positive(opts, "timeout", 2) or o.timeout
-  o.deadline = check.positive(opts, "deadline", 2) or o.deadline
+  o.timeout = check.seconds(opts, "timeout", 2) or o.timeout
+  o.deadline = check.seconds(opts, "deadline", 2) or o.deadline
   if opts.retry ~= nil then
     o.policy = check.retry(opts.retry, retry.DEFAULTS, 2)
   end
@@ -71,11 +74,20 @@ local function options(self, opts)
   return o
 end
 
+local JOB_RUN = { validate = response.job_run_shape }
+
+-- What the core returns for a request that never started: the deadline
+-- passed while it waited for a free slot.
+local function no_time_left()
+  return nil, "timeout", "deadline reached while waiting for a free slot", 0, false
+end
+
 -- Runs every entry to its end; fills results[i] = { res, err, meta }.
-local function schedule(self, b, urls, o, results, internal)
+local function schedule(self, b, paths, o, results)
   local clock = self.clock
   local started = clock()
-  local n, capacity = #urls, math.min(o.concurrency, #urls)
+  local deadline_at = o.deadline and started + o.deadline
+  local n, capacity = #paths, math.min(o.concurrency, #paths)
   local tasks = {}     -- entry index -> coroutine, while it runs
   local queue = {}     -- entries waiting for a slot, first come first served
   local sleeping = {}  -- entry index -> wake-up time
@@ -116,8 +128,7 @@ local function schedule(self, b, urls, o, results, internal)
     }
     tasks[i] = coroutine.create(function()
       local res, err, meta = retry.run(ctx, function(timeout)
-        local status, body, meta_, code = coroutine.yield("fetch", timeout)
-        return internal.response(status, body, meta_, code, internal.job_run_shape)
+        return response.interpret(JOB_RUN, coroutine.yield("fetch", timeout))
       end)
       return "done", res, err, meta
     end)
@@ -147,12 +158,21 @@ local function schedule(self, b, urls, o, results, internal)
       sleeping[i] = nil
       handle(i, coroutine.resume(tasks[i]))
     end
-    -- Free slots: queued requests (retries) first, then new entries.
+    -- Free slots: queued requests (retries) first, then new entries. The
+    -- time a request waited for its slot counts against the deadline.
     while busy < capacity do
       local q = table.remove(queue, 1)
       if q then
-        b:add(urls[q[1]], q[1], math.max(q[2] or o.timeout, MIN_TIMEOUT), o.keep_nulls)
-        busy = busy + 1
+        local timeout = q[2] or o.timeout
+        if deadline_at then
+          timeout = math.min(timeout, deadline_at - clock())
+        end
+        if timeout <= 0 then
+          handle(q[1], coroutine.resume(tasks[q[1]], no_time_left()))
+        else
+          b:add(q[1], "GET", paths[q[1]], nil, math.max(timeout, MIN_TIMEOUT), o.keep_nulls)
+          busy = busy + 1
+        end
       elseif next_entry <= n then
         next_entry = next_entry + 1
         start(next_entry - 1)
@@ -168,7 +188,7 @@ local function schedule(self, b, urls, o, results, internal)
       end
       for _, d in ipairs(b:wait(wait_for)) do
         busy = busy - 1
-        handle(d[1], coroutine.resume(tasks[d[1]], unpack(d, 2, 5)))
+        handle(d[1], coroutine.resume(tasks[d[1]], unpack(d, 2, 6)))
       end
     elseif soonest then
       -- Nothing in flight: only waits are left, sleep until the first ends.
@@ -184,23 +204,24 @@ end
 -- a C session, so there is no multi handle to share: each entry runs the
 -- ordinary call in an nginx light thread instead, `concurrency` at a time,
 -- and the pool's threads do the requests side by side.
-local function in_light_threads(self, urls, o, results, internal)
+local function in_light_threads(self, paths, o, results)
   local clock, started = self.clock, self.clock()
   local next_entry = 1
   local function worker()
-    while next_entry <= #urls do
+    while next_entry <= #paths do
       local i = next_entry
       next_entry = next_entry + 1
-      local call = { timeout = o.timeout, retry = o.policy or false, keep_nulls = o.keep_nulls }
+      local call = { timeout = o.timeout, policy = o.policy, keep_nulls = o.keep_nulls }
       if o.deadline then
         call.deadline = math.max(o.deadline - (clock() - started), MIN_TIMEOUT)
       end
-      local res, err, meta = self:request(urls[i], call, internal.job_run_shape)
+      local rq = { method = "GET", path = paths[i], validate = response.job_run_shape }
+      local res, err, meta = request.run(self, rq, call)
       results[i] = { res = res, err = err, meta = meta }
     end
   end
   local threads = {}
-  for t = 1, math.min(o.concurrency, #urls) do
+  for t = 1, math.min(o.concurrency, #paths) do
     threads[t] = ngx.thread.spawn(worker) -- luacheck: ignore 113
   end
   for t = 1, #threads do
@@ -215,18 +236,19 @@ function M.install(Client, _, internal)
   -- keep_nulls. Results are in input order; one entry's failure is its own.
   function Client:get_job_runs(list, opts)
     internal.check_client(self, "get_job_runs")
-    local urls = urls_of(self, list)
+    local paths = paths_of(self, list)
     local o = options(self, opts)
     local results = {}
-    if #urls == 0 then
+    if #paths == 0 then
       return results
     end
-    if type(self.session) ~= "userdata" then
-      in_light_threads(self, urls, o, results, internal)
+    local session = state[self].session
+    if type(session) ~= "userdata" then
+      in_light_threads(self, paths, o, results)
       return results
     end
-    local b = core.batch(self.session, math.min(o.concurrency, #urls))
-    local ok, err = pcall(schedule, self, b, urls, o, results, internal)
+    local b = core.batch(session, math.min(o.concurrency, #paths))
+    local ok, err = pcall(schedule, self, b, paths, o, results)
     b:close()
     if not ok then
       error(err, 0)

@@ -32,24 +32,57 @@ function M.api_key(v, level)
   return v
 end
 
-function M.base_url(v, level)
+-- Bytes a URL or header value must not have (C0 controls, DEL, spaces).
+local UNSAFE = "[%c%s\127]"
+
+function M.base_url(v, level, check_url)
+  level = (level or 1) + 1
   if type(v) ~= "string" then
-    fail("base_url must be a string", (level or 1) + 1)
+    fail("base_url must be a string", level)
   end
-  if v:find("[%c%s]") then
-    fail("base_url must not contain whitespace or control bytes", (level or 1) + 1)
+  if v:find(UNSAFE) then
+    fail("base_url must not contain whitespace or control bytes", level)
   end
-  local scheme, host = v:match("^(%a[%w+.-]*)://([^/?#]*)")
+  local scheme, authority = v:match("^(%a[%w+.-]*)://([^/?#]*)")
   if not scheme or (scheme:lower() ~= "http" and scheme:lower() ~= "https") then
-    fail("base_url must start with http:// or https://", (level or 1) + 1)
+    fail("base_url must start with http:// or https://", level)
   end
-  if host == "" or host:find("@", 1, true) then
-    fail("base_url must have a host and no user info", (level or 1) + 1)
+  if authority == "" or authority:find("@", 1, true) then
+    fail("base_url must have a host and no user info", level)
   end
   if v:find("[?#]") then
-    fail("base_url must not have a query or fragment", (level or 1) + 1)
+    fail("base_url must not have a query or fragment", level)
+  end
+  local host, port = authority:match("^(%[[^%]]*%])(.*)$")
+  if not host then
+    host, port = authority:match("^([^:%[%]]*)(.*)$")
+  end
+  if not host or host == "" or host == "[]" then
+    fail("base_url has a malformed host: " .. authority, level)
+  end
+  if port ~= "" then
+    local digits = port:match("^:(%d+)$")
+    if not digits or tonumber(digits) < 1 or tonumber(digits) > 65535 then
+      fail("base_url has a malformed port (1 to 65535): " .. authority, level)
+    end
+  end
+  if v:find("%%") and v:gsub("%%%x%x", ""):find("%%") then
+    fail("base_url has a '%' that is not a percent-escape", level)
+  end
+  local ok, why = check_url(v)
+  if not ok then
+    fail("base_url is not a URL libcurl can use: " .. tostring(why), level)
   end
   return (v:gsub("/+$", ""))
+end
+
+-- A string option sent in a header or to libcurl: no control bytes.
+function M.header_string(opts, name, level)
+  local v = M.string(opts, name, (level or 1) + 1)
+  if v ~= nil and v:find("[%c\127]") then
+    fail(("option '%s' must not contain control bytes"):format(name), (level or 1) + 1)
+  end
+  return v
 end
 
 local function encode_byte(c)
@@ -71,11 +104,15 @@ function M.segment(v, name, level)
   return (v:gsub("[^%w%-._~]", encode_byte))
 end
 
--- Positive number option (or nil).
-function M.positive(opts, name, level)
+-- The longest time any option may ask for: a year, the core's own limit.
+M.MAX_SECONDS = 86400 * 365
+
+-- A time option in seconds (or nil): positive, finite, at most a year.
+function M.seconds(opts, name, level)
   local v = opts[name]
-  if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge) then
-    fail(("option '%s' must be a positive number of seconds"):format(name), (level or 1) + 1)
+  if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v > M.MAX_SECONDS) then
+    fail(("option '%s' must be a positive number of seconds, at most %d (a year)")
+      :format(name, M.MAX_SECONDS), (level or 1) + 1)
   end
   return v
 end

@@ -6,7 +6,9 @@
 local core = require("intuned.core")
 local check = require("intuned.check")
 local errors = require("intuned.errors")
+local response = require("intuned.response")
 local retry = require("intuned.retry")
+local state = require("intuned.state")
 
 local M = {}
 
@@ -14,14 +16,16 @@ M.DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 local MAX_MAX_BYTES = 1024 * 1024 * 1024 -- what the C core accepts
 
 local DOWNLOAD_OPTIONS = {
-  path = true, max_bytes = true, timeout = true, retry = true, decode = true, keep_nulls = true,
+  path = true, max_bytes = true, timeout = true, deadline = true, retry = true, decode = true,
+  keep_nulls = true,
 }
 
 local function options(self, opts)
   opts = check.options(opts, DOWNLOAD_OPTIONS, "download_results", 2)
   local o = {
     path = check.string(opts, "path", 2),
-    timeout = check.positive(opts, "timeout", 2) or self.timeout,
+    timeout = check.seconds(opts, "timeout", 2) or self.timeout,
+    deadline = check.seconds(opts, "deadline", 2) or self.deadline,
     max_bytes = opts.max_bytes or M.DEFAULT_MAX_BYTES,
     decode = opts.decode,
     keep_nulls = opts.keep_nulls and true or nil,
@@ -40,7 +44,13 @@ local function options(self, opts)
   return o
 end
 
--- The results table of a get_job_run result, or that table itself.
+local function no_results(message)
+  return nil, errors.new { kind = "no_results", message = message }
+end
+
+-- The results table of a get_job_run result, or that table itself ->
+-- results | nil, err. What the caller passes is checked (misuse raises);
+-- what the server sent inside it is data (never raises).
 local function results_of(v)
   if type(v) ~= "table" then
     check.fail("download_results expects a get_job_run result or its results table, got " .. type(v), 2)
@@ -48,19 +58,30 @@ local function results_of(v)
   if v.signed_url ~= nil then
     return v
   end
-  if v.results ~= nil then
-    return v.results
+  local results = v.results
+  if results == nil or results == core.null then
+    if v.jobRun == nil then
+      check.fail("download_results expects a get_job_run result or its results table", 2)
+    end
+    local status = type(v.jobRun) == "table" and v.jobRun.status
+    return no_results(("job run has no results file (status %s)"):format(
+      type(status) == "string" and status or "unknown"))
   end
-  if v.jobRun ~= nil then
-    return nil, ("job run has no results file (status %s)"):format(tostring(v.jobRun.status))
+  if not response.is_object(results) then
+    return nil, errors.decode(nil, "results is not a JSON object", results)
   end
-  check.fail("download_results expects a get_job_run result or its results table", 2)
+  return results
 end
 
+-- The signed URL, checked as the core and libcurl would read it.
 local function signed_url_of(results)
   local url = results.signed_url
-  if type(url) ~= "string" or not url:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]") or url:find("[%c ]") then
-    return nil
+  if url == nil or url == core.null then
+    return no_results("the job run's results have no signed_url")
+  end
+  if type(url) ~= "string" or not url:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]")
+    or url:find("[%c%s]") or not core.check_url(url) then
+    return nil, errors.decode(nil, "results.signed_url is not an http(s) URL", url)
   end
   return url
 end
@@ -81,9 +102,9 @@ local function storage_error(status, body, meta)
   return err
 end
 
-local function interpret(status, body, meta, curl_code)
+local function interpret(status, body, meta, curl_code, sent)
   if not status then
-    return nil, errors.transport(body, meta, curl_code)
+    return nil, errors.transport(body, meta, curl_code, sent)
   end
   if status >= 200 and status < 300 then
     meta.status = status
@@ -92,93 +113,76 @@ local function interpret(status, body, meta, curl_code)
   return nil, storage_error(status, body, meta)
 end
 
-local function temp_path(path)
-  return ("%s.part-%d-%d"):format(path, os.time(), math.floor(core.now() * 1e6) % 1e9)
-end
-
--- One download with the retry policy; each attempt starts the file afresh.
-local function fetch(self, url, o, session, tmp)
+-- One download with the retry policy, within the deadline; each attempt
+-- to a file starts it afresh (the core replaces the file only when a
+-- whole body arrived).
+local function fetch(self, url, o, session)
   return retry.run({
-    policy = o.policy, timeout = o.timeout, clock = self.clock, sleep = self.sleep,
-    random = self.random,
+    policy = o.policy, timeout = o.timeout, deadline = o.deadline,
+    clock = self.clock, sleep = self.sleep, random = self.random,
   }, function(timeout)
-    if tmp then
-      return interpret(core.download(session, url, tmp, timeout))
+    if o.path then
+      return interpret(session:download(url, o.path, timeout))
     end
-    return interpret(session:get(url, timeout, nil, true))
+    return interpret(session:request("GET", url, nil, timeout, nil, true))
   end)
 end
 
-local function to_file(self, url, o, session)
-  local tmp = temp_path(o.path)
-  local ok, res, err, meta = pcall(fetch, self, url, o, session, tmp)
-  if not ok or not res then
-    os.remove(tmp)
-    if not ok then
-      error(res, 0)
-    end
-    return nil, err
+local function decode_body(body, results, o, meta)
+  local decode = o.decode
+  if decode == nil then
+    decode = results.format == "json"
   end
-  local renamed, why = os.rename(tmp, o.path)
-  if not renamed then
-    os.remove(tmp)
-    return nil, errors.new { kind = "io", message = "cannot move the download into place: " .. tostring(why) }
+  if not decode then
+    return body, nil, meta
   end
-  return o.path, nil, meta
+  local value, why = core.decode(body, { keep_nulls = o.keep_nulls })
+  if value == nil and why then
+    return nil, errors.decode(meta and meta.status, "results file is not valid JSON: " .. why, body)
+  end
+  return value, nil, meta
 end
 
 function M.install(Client, _, internal)
   -- client:download_results(res_or_results [, opts])
   --   -> body | path, nil, meta | nil, err
-  -- opts: path (stream to this file), max_bytes, timeout, retry, decode
-  -- (default: when results.format is "json"), keep_nulls.
+  -- opts: path (stream to this file), max_bytes, timeout, deadline, retry,
+  -- decode (default: when results.format is "json"), keep_nulls.
   function Client:download_results(res_or_results, opts)
     internal.check_client(self, "download_results")
-    if type(self.session) ~= "userdata" then
+    local st = state[self]
+    if type(st.session) ~= "userdata" then
       -- The client sends its requests through nginx's thread pool; a
       -- download here would block the worker's event loop instead.
       check.fail("download_results would block nginx's event loop: fetch results.signed_url with"
         .. " nginx's own HTTP facilities, or make the client with blocking = true")
     end
-    local results, missing = results_of(res_or_results)
+    local results, err = results_of(res_or_results)
     local o = options(self, opts)
     if not results then
-      return nil, errors.new { kind = "no_results", message = missing }
+      return nil, err
     end
-    local url = signed_url_of(results)
+    local url, bad = signed_url_of(results)
     if not url then
-      return nil, errors.decode(nil, "results.signed_url is not an http(s) URL", results.signed_url)
+      return nil, bad
     end
-    local so = self.storage_options
+    local so = st.storage
     local session = core.session {
       timeout = o.timeout, connect_timeout = so.connect_timeout, max_response_bytes = o.max_bytes,
       ca_file = so.ca_file, ca_path = so.ca_path, proxy = so.proxy, user_agent = so.user_agent,
     }
-    local ok, body, err, meta
-    if o.path then
-      ok, body, err, meta = pcall(to_file, self, url, o, session)
-    else
-      ok, body, err, meta = pcall(fetch, self, url, o, session)
-    end
+    local ok, body, ferr, meta = pcall(fetch, self, url, o, session)
     session:close()
     if not ok then
       error(body, 0)
     end
-    if not body or o.path then
-      return body, err, meta
+    if not body then
+      return nil, ferr
     end
-    local decode = o.decode
-    if decode == nil then
-      decode = results.format == "json"
+    if o.path then
+      return o.path, nil, meta
     end
-    if decode then
-      local value, why = core.decode(body, { keep_nulls = o.keep_nulls })
-      if value == nil and why then
-        return nil, errors.decode(meta and meta.status, "results file is not valid JSON: " .. why, body)
-      end
-      body = value
-    end
-    return body, nil, meta
+    return decode_body(body, results, o, meta)
   end
 end
 

@@ -69,13 +69,16 @@ function M.is_error(v)
   return getmetatable(v) == Error
 end
 
--- A failure where no usable HTTP response arrived.
-function M.transport(kind, message, curl_code)
+-- A failure where no usable HTTP response arrived. `sent` is false when
+-- the request certainly never reached the server (no connection was made,
+-- or it was refused before sending).
+function M.transport(kind, message, curl_code, sent)
   return M.new {
     kind = kind,
     message = message,
     retirable = RETRY_KIND[kind] or false,
     curl_code = curl_code,
+    sent = sent,
   }
 end
 

@@ -77,16 +77,17 @@ local function pool_session(opts)
 end
 
 -- Called by ngx.run_worker_thread: one HTTP exchange on this VM's session
--- for `opts`. Returns what session:get returns.
-function M.pool_get(opts, url, timeout, keep_nulls)
-  local status, body, meta, curl_code = pool_session(opts):get(url, timeout, keep_nulls)
+-- for `opts`. Returns what session:request returns.
+function M.pool_request(opts, method, path, body, timeout, keep_nulls)
+  local status, res, meta, curl_code, sent = pool_session(opts):request(method, path, body, timeout,
+    keep_nulls)
   if status then
     -- meta.headers is built on first read through a metatable, and
     -- metatables do not cross to the worker's VM: build it here.
     meta.headers = meta.headers
     setmetatable(meta, nil)
   end
-  return status, body, meta, curl_code
+  return status, res, meta, curl_code, sent
 end
 
 -- How many sessions this pool VM holds (for tests and diagnostics).
@@ -104,7 +105,7 @@ local function no_pool(pool)
     .. " worker itself (this stalls its event loop while a request runs)"):format(pool, pool))
 end
 
--- A session with the interface of intuned.core's (get, close) that sends
+-- A session with the interface of intuned.core's (request, close) that sends
 -- each request to the pool. The options, API key included, stay in this
 -- closure: they are not reachable as fields of the client.
 local function pool_session_proxy(opts, pool)
@@ -112,7 +113,7 @@ local function pool_session_proxy(opts, pool)
   local run_worker_thread = ngx.run_worker_thread
   local closed = false
 
-  function proxy.get(_, url, timeout, keep_nulls)
+  function proxy.request(_, method, path, body, timeout, keep_nulls)
     if closed then
       fail("session is closed")
     end
@@ -129,10 +130,10 @@ local function pool_session_proxy(opts, pool)
     -- wait for one, within the attempt's timeout, rather than fail a burst.
     local give_up = ngx.now() + (timeout or opts.timeout)
     local pause = VM_WAIT_FIRST
-    local ok, status, body, meta, curl_code
+    local ok, status, res, meta, curl_code, sent
     while true do
-      ok, status, body, meta, curl_code = run_worker_thread(pool, "intuned.ngx", "pool_get",
-        opts, url, timeout, keep_nulls and true or false)
+      ok, status, res, meta, curl_code, sent = run_worker_thread(pool, "intuned.ngx", "pool_request",
+        opts, method, path, body, timeout, keep_nulls and true or false)
       if ok or status ~= NO_VM or ngx.now() + pause > give_up then
         break
       end
@@ -141,11 +142,12 @@ local function pool_session_proxy(opts, pool)
       pause = math.min(pause * 2, VM_WAIT_MAX)
     end
     if ok then
-      return status, body, meta, curl_code
+      return status, res, meta, curl_code, sent
     end
     local message = tostring(status)
     if message == NO_VM then
-      return nil, "timeout", "nginx thread pool: no free Lua VM (lua_worker_thread_vm_pool_size) in time"
+      return nil, "timeout", "nginx thread pool: no free Lua VM (lua_worker_thread_vm_pool_size) in time",
+        0, false
     end
     if message:find("thread pool", 1, true) and message:find("not found", 1, true) then
       no_pool(pool)
@@ -155,7 +157,7 @@ local function pool_session_proxy(opts, pool)
     end
     -- A full task queue and the like: the request never left, so it is a
     -- network-class failure and may be retried.
-    return nil, "network", "nginx thread pool: " .. message
+    return nil, "network", "nginx thread pool: " .. message, 0, false
   end
 
   function proxy.close()

@@ -11,10 +11,6 @@ local M = {}
 
 M.DEFAULTS = { interval = 5, max_interval = 60, backoff = 1.5, timeout = 3600 }
 
--- With less time left than this, a poll is a single attempt without a
--- deadline: clipping its timeout to a few milliseconds would only fail it.
-local LAST_POLL_TIME = 1
-
 local WAIT_OPTIONS = {
   interval = true, max_interval = true, backoff = true, timeout = true, on_progress = true,
   request_timeout = true, retry = true, keep_nulls = true,
@@ -31,10 +27,10 @@ end
 local function options(opts)
   opts = check.options(opts, WAIT_OPTIONS, "wait_for_job_run", 2)
   local o = {
-    interval = check.positive(opts, "interval", 2) or M.DEFAULTS.interval,
-    max_interval = check.positive(opts, "max_interval", 2) or M.DEFAULTS.max_interval,
-    timeout = check.positive(opts, "timeout", 2) or M.DEFAULTS.timeout,
-    request_timeout = check.positive(opts, "request_timeout", 2),
+    interval = check.seconds(opts, "interval", 2) or M.DEFAULTS.interval,
+    max_interval = check.seconds(opts, "max_interval", 2) or M.DEFAULTS.max_interval,
+    timeout = check.seconds(opts, "timeout", 2) or M.DEFAULTS.timeout,
+    request_timeout = check.seconds(opts, "request_timeout", 2),
     backoff = opts.backoff or M.DEFAULTS.backoff,
     on_progress = check.func(opts, "on_progress", 2),
     keep_nulls = opts.keep_nulls and true or nil,
@@ -51,28 +47,50 @@ local function options(opts)
   return o
 end
 
+-- The error of a wait that ran out of time: its own timeout, or the
+-- client's deadline when that came first.
+local function timed_out(w, last_run, last_err, polls, elapsed)
+  local status = last_run and last_run.status or "unknown"
+  return nil, errors.new {
+    kind = "timeout",
+    message = ("job run did not finish within %gs%s (last status %s%s)"):format(
+      w.limit, w.by_deadline and " (the client's deadline)" or "", tostring(status),
+      last_err and ", last poll failed: " .. last_err.message or ""),
+    run = last_run,
+    last_error = last_err,
+    attempts = polls,
+    elapsed = elapsed,
+    deadline_reached = w.by_deadline or nil,
+  }
+end
+
 -- client:wait_for_job_run(project, job_id, job_run_id [, opts])
 --   -> result, nil, info | nil, err
 -- opts: interval (first wait, s), max_interval, backoff (growth factor),
 -- timeout (whole wait, s), on_progress(run, info), request_timeout, retry,
 -- keep_nulls. info = { elapsed, attempts (polls so far), changes }.
+-- The wait ends at its timeout or at the client's deadline, whichever
+-- comes first; every poll, retries included, is clipped to what is left.
 local function wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
   local clock, sleep = self.clock, self.sleep
   local started = clock()
-  local deadline_at = started + o.timeout
+  local w = { limit = o.timeout }
+  if self.deadline and self.deadline < o.timeout then
+    w.limit, w.by_deadline = self.deadline, true
+  end
+  local end_at = started + w.limit
   local interval = o.interval
   local polls, changes = 0, 0
   local seen, last_run, last_err
   while true do
-    polls = polls + 1
-    local call = { timeout = o.request_timeout, retry = o.retry, keep_nulls = o.keep_nulls }
-    local left = deadline_at - clock()
-    if left > LAST_POLL_TIME then
-      call.deadline = left -- a poll's retries never run past the wait's end
-    else
-      call.retry = false
+    local left = end_at - clock()
+    if left <= 0 then
+      return timed_out(w, last_run, last_err, polls, clock() - started)
     end
-    local res, err = self:get_job_run(project, job_id, job_run_id, call)
+    polls = polls + 1
+    local res, err = self:get_job_run(project, job_id, job_run_id, {
+      timeout = o.request_timeout, retry = o.retry, keep_nulls = o.keep_nulls, deadline = left,
+    })
     local info = { elapsed = clock() - started, attempts = polls, changes = changes }
     if res then
       local run = res.jobRun
@@ -96,18 +114,9 @@ local function wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
     else
       last_err = err
     end
-    left = deadline_at - clock()
+    left = end_at - clock()
     if left <= 0 then
-      local status = last_run and last_run.status or "unknown"
-      return nil, errors.new {
-        kind = "timeout",
-        message = ("job run did not finish within %gs (last status %s%s)"):format(
-          o.timeout, tostring(status), last_err and ", last poll failed: " .. last_err.message or ""),
-        run = last_run,
-        last_error = last_err,
-        attempts = polls,
-        elapsed = clock() - started,
-      }
+      return timed_out(w, last_run, last_err, polls, clock() - started)
     end
     sleep(math.min(interval, left))
     interval = math.min(interval * o.backoff, o.max_interval)

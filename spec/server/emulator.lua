@@ -113,6 +113,16 @@ local function log_request()
   end
 end
 
+-- Something the emulator did on its own, for tests to wait for: a log
+-- entry whose uri is /__event/<name>.
+local function log_event(name)
+  local file = io.open(config.prefix .. "requests.log", "a")
+  if file then
+    file:write(cjson.encode({ time = ngx.now(), method = "EVENT", uri = "/__event/" .. name }), "\n")
+    file:close()
+  end
+end
+
 -- Every response says which connection carried it, so tests can prove reuse.
 local function common_headers()
   ngx.header["X-Connection"] = ngx.var.connection
@@ -642,6 +652,76 @@ local function inflight(ctx, ms)
   return ok(ctx)
 end
 
+---------------------------------------------------------------------------
+-- Hostile connections: bytes nobody asked for
+---------------------------------------------------------------------------
+
+local api_params -- the route parser, defined with the routing below
+
+local function raw_response(body, extra)
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " .. #body
+    .. "\r\nX-Connection: " .. ngx.var.connection .. (extra or "") .. "\r\n\r\n" .. body
+end
+
+-- The run id a raw request line asks for ("GET <path> HTTP/1.1").
+local function raw_run_id(line)
+  local path = line and line:match("^%u+ (%S+) HTTP/1%.%d$")
+  local ctx = path and api_params(path:match("^[^?]*"))
+  return ctx
+end
+
+-- Answers this request with the ok run, then writes one more complete
+-- response on the same connection, unasked, and goes on serving that
+-- connection by hand (each later request answered with its own run), as a
+-- broken middlebox or a hostile server would: a client that reuses the
+-- connection without noticing the waiting bytes reads every later answer
+-- one request late.
+local function stray(ctx)
+  local sock, err = ngx.req.socket(true)
+  if not sock then
+    ngx.log(ngx.ERR, "stray: no raw socket: ", err)
+    return ngx.exit(ngx.ERROR)
+  end
+  local stray_run = ok_run(ctx)
+  stray_run.id = "stray-" .. ctx.run
+  sock:send(raw_response(ok_body(ctx)))
+  ngx.sleep(0.02)
+  sock:send(raw_response(cjson.encode({ jobRun = stray_run }), "\r\nX-Stray: yes"))
+  log_event("stray-sent/" .. ctx.run)
+  sock:settimeout(5000)
+  while true do
+    local line = sock:receive("*l")
+    if not line then
+      break
+    end
+    local header = line
+    while header and header ~= "" do
+      header = sock:receive("*l")
+    end
+    local next_ctx = raw_run_id(line)
+    if not next_ctx then
+      break
+    end
+    log_request()
+    sock:send(raw_response(cjson.encode({ jobRun = ok_run(next_ctx), results = results(next_ctx) })))
+  end
+  return ngx.exit(ngx.OK)
+end
+
+-- The ok run behind one header line of `bytes` bytes.
+local function huge_header(ctx, bytes)
+  ngx.header["X-Huge"] = string.rep("h", tonumber(bytes))
+  return ok(ctx)
+end
+
+-- The ok run behind `count` short header lines.
+local function many_headers(ctx, count)
+  for i = 1, tonumber(count) do
+    ngx.header["X-Many-" .. i] = "v"
+  end
+  return ok(ctx)
+end
+
 local function seconds(n) return tonumber(n) end
 local function millis(n) return tonumber(n) / 1000 end
 
@@ -689,6 +769,9 @@ local SCENARIOS = {
   { "^steps%-fail%-(%d+)$", function(ctx, n) return steps(ctx, n, true) end },
   { "^steps%-(%d+)$", function(ctx, n) return steps(ctx, n, false) end },
   { "^inflight%-ms%-(%d+)$", inflight },
+  { "^stray$", stray },
+  { "^huge%-header%-(%d+)$", huge_header },
+  { "^many%-headers%-(%d+)$", many_headers },
 }
 
 local function run_scenario(ctx)
@@ -709,7 +792,7 @@ end
 local API_SHAPE = { "", "api", "v1", "workspace", nil, "projects", nil, "jobs", nil, "runs", nil }
 local API_SEGMENTS = 11
 
-local function api_params(path)
+function api_params(path)
   local segments = split_path(path)
   if #segments ~= API_SEGMENTS then
     return nil

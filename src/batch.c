@@ -1,15 +1,16 @@
 /*
- * multi.c: the batch type of intuned.core, many requests at once on one
- * libcurl multi handle. Each slot holds a copy of the session's easy
- * handle (same headers, TLS options, caps, no redirects), so a batch sends
- * exactly what session:get would. HTTP/2 streams share one connection when
- * the server offers it.
+ * batch.c: the batch type of intuned.core, many requests at once on one
+ * libcurl multi handle. Each slot holds a copy of the session's easy handle
+ * (same headers, TLS options, caps, no redirects), so a batch sends exactly
+ * what session:request would. HTTP/2 streams share one connection when the
+ * server offers it. The slots share the multi handle's connection cache, so
+ * they share one connection registry (conn.h) too.
  *
  * The Lua layer decides what to run and when to retry; a batch only starts
- * transfers (add) and reports the ones that ended (wait). Same rule as
- * http.c: no Lua API call that can raise runs while libcurl is working, and
- * the batch userdata owns every handle and buffer, so a Lua error at any
- * point leaves them to close/__gc.
+ * transfers (add) and reports the ones that ended (wait). Same rule as the
+ * session: no Lua API call that can raise runs while libcurl is working,
+ * and the batch userdata owns every handle and buffer, so a Lua error at
+ * any point leaves them to close/__gc.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,11 @@
 #include <lauxlib.h>
 
 #include "compat.h"
-#include "http.h"
+#include "conn.h"
 #include "intuned.h"
+#include "session.h"
+#include "util.h"
+#include "xfer.h"
 
 #define BATCH_MT "intuned.batch"
 /* More transfers at once than this is a mistake, not a tuning choice. */
@@ -33,6 +37,7 @@ typedef struct {
     intuned_xfer x;
     int busy;           /* added to the multi handle */
     int keep_nulls;
+    int body_ref;       /* keeps the request body alive while it is sent */
     lua_Integer tag;    /* the caller's name for the transfer */
 } slot;
 
@@ -41,7 +46,8 @@ typedef struct {
     slot *slots;
     int nslots;
     int busy;
-    /* The slots' handles point at the session's header list: keep it. */
+    intuned_conns *conns;
+    /* The slots' handles point at the session's header lists: keep it. */
     int session_ref;
     intuned_session *session;
     int closed;
@@ -70,13 +76,16 @@ static void batch_free(lua_State *L, batch *b)
             if (sl->curl != NULL)
                 curl_easy_cleanup(sl->curl);
             intuned_xfer_free(&sl->x);
+            luaL_unref(L, LUA_REGISTRYINDEX, sl->body_ref);
         }
         free(b->slots);
         b->slots = NULL;
     }
     if (b->multi != NULL)
-        curl_multi_cleanup(b->multi);
+        curl_multi_cleanup(b->multi); /* closes the sockets through conns */
     b->multi = NULL;
+    intuned_conns_free(b->conns);
+    b->conns = NULL;
     b->busy = b->nslots = 0;
     luaL_unref(L, LUA_REGISTRYINDEX, b->session_ref);
     b->session_ref = LUA_NOREF;
@@ -94,11 +103,12 @@ static int batch_close(lua_State *L)
  * core.batch(session, slots) -> batch
  * At most `slots` transfers run at once.
  */
-int intuned_multi_new(lua_State *L)
+int intuned_batch_new(lua_State *L)
 {
     intuned_session *s = intuned_session_check(L, 1);
     lua_Integer n = luaL_checkinteger(L, 2);
     batch *b;
+    int i;
     luaL_argcheck(L, n >= 1 && n <= MAX_SLOTS, 2, "slots must be from 1 to 1024");
     lua_settop(L, 2);
 
@@ -111,11 +121,14 @@ int intuned_multi_new(lua_State *L)
 
     b->slots = calloc((size_t)n, sizeof *b->slots);
     b->multi = curl_multi_init();
-    if (b->slots == NULL || b->multi == NULL) {
+    b->conns = intuned_conns_new();
+    if (b->slots == NULL || b->multi == NULL || b->conns == NULL) {
         batch_free(L, b);
         return luaL_error(L, "intuned.core: out of memory");
     }
     b->nslots = (int)n;
+    for (i = 0; i < b->nslots; i++)
+        b->slots[i].body_ref = LUA_NOREF;
     curl_multi_setopt(b->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)n);
     b->session = s;
@@ -136,33 +149,39 @@ static slot *free_slot(batch *b)
     return NULL;
 }
 
+static slot *slot_ready(lua_State *L, batch *b)
+{
+    slot *sl = free_slot(b);
+    if (sl == NULL)
+        luaL_error(L, "intuned: batch has no free slot");
+    if (sl->curl == NULL) {
+        sl->curl = intuned_session_dup(b->session, &sl->x, b->conns);
+        if (sl->curl == NULL)
+            luaL_error(L, "intuned.core: cannot copy the session's handle");
+    }
+    return sl;
+}
+
+static void start(lua_State *L, batch *b, slot *sl)
+{
+    CURLMcode mc = curl_multi_add_handle(b->multi, sl->curl);
+    if (mc != CURLM_OK)
+        luaL_error(L, "intuned.core: cannot start a transfer: %s", curl_multi_strerror(mc));
+    sl->busy = 1;
+    b->busy++;
+}
+
 /*
- * batch:add(url, tag [, timeout [, keep_nulls]]) -> true
- * Starts a GET; its result comes back from wait() under `tag`. Raises when
- * every slot is busy: the caller counts.
+ * batch:add(tag, method, target [, body [, timeout [, keep_nulls]]]) -> true
+ * Starts a request as session:request would; its result comes back from
+ * wait() under `tag`. Raises when every slot is busy: the caller counts.
  */
 static int batch_add(lua_State *L)
 {
     batch *b = batch_check(L, 1);
-    const char *url = luaL_checkstring(L, 2);
-    lua_Integer tag = luaL_checkinteger(L, 3);
-    long timeout_ms = intuned_opt_timeout_ms(L, 4, intuned_session_timeout_ms(b->session));
-    int keep_nulls = lua_toboolean(L, 5);
-    slot *sl = free_slot(b);
-    CURLcode rc;
-    CURLMcode mc;
-
-    if (sl == NULL)
-        return luaL_error(L, "intuned: batch has no free slot");
-    if (sl->curl == NULL) {
-        sl->curl = intuned_session_dup(b->session, &sl->x);
-        if (sl->curl == NULL)
-            return luaL_error(L, "intuned.core: cannot copy the session's handle");
-    }
-    intuned_xfer_start(&sl->x);
-    rc = curl_easy_setopt(sl->curl, CURLOPT_URL, url);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(sl->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    lua_Integer tag = luaL_checkinteger(L, 2);
+    slot *sl = slot_ready(L, b);
+    CURLcode rc = intuned_session_prepare(L, b->session, &sl->x, 3, 4, 5, 6);
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(sl->curl, CURLOPT_PRIVATE, (void *)sl);
     /*
@@ -172,35 +191,49 @@ static int batch_add(lua_State *L)
      */
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(sl->curl, CURLOPT_PIPEWAIT,
-                              strncmp(url, "https:", 6) == 0 ? 1L : 0L);
+                              sl->x.tls ? 1L : 0L);
     if (rc != CURLE_OK)
-        return luaL_error(L, "intuned.core: cannot configure libcurl: %s",
-                          curl_easy_strerror(rc));
-    mc = curl_multi_add_handle(b->multi, sl->curl);
-    if (mc != CURLM_OK)
-        return luaL_error(L, "intuned.core: cannot start a transfer: %s",
-                          curl_multi_strerror(mc));
-    sl->busy = 1;
+        return luaL_error(L, "intuned.core: cannot configure libcurl: %s", curl_easy_strerror(rc));
+    luaL_unref(L, LUA_REGISTRYINDEX, sl->body_ref);
+    lua_pushvalue(L, 5);
+    sl->body_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* LUA_REFNIL for none */
+    start(L, b, sl);
     sl->tag = tag;
-    sl->keep_nulls = keep_nulls;
-    b->busy++;
+    sl->keep_nulls = lua_toboolean(L, 7);
     lua_pushboolean(L, 1);
     return 1;
 }
 
+/* Adds { tag, <the values of session:request> } for slot sl to the list at
+ * the top of the stack, as its item number `count`. */
+static void report(lua_State *L, slot *sl, CURLcode rc, int count)
+{
+    int n, k, entry;
+    /* 8 slots: .., list, entry, up to 5 values, headroom */
+    luaL_checkstack(L, 8, "intuned.core: batch results");
+    lua_createtable(L, 6, 0);
+    entry = lua_gettop(L);
+    lua_pushinteger(L, sl->tag);
+    lua_rawseti(L, entry, 1);
+    n = intuned_xfer_push(L, &sl->x, rc, sl->keep_nulls ? INTUNED_KEEP_NULLS : 0);
+    for (k = n; k >= 1; k--)
+        lua_rawseti(L, entry, k + 1);
+    intuned_xfer_trim(&sl->x);
+    lua_rawseti(L, entry - 1, count);
+}
+
 /*
- * Moves every ended transfer into the table at the top of the stack, as
- * { tag, <the values of session:get> }. Returns how many it added.
+ * Moves every ended transfer into the list at the top of the stack; one
+ * refused for stray bytes on its connection starts again instead.
  */
-static int collect(lua_State *L, batch *b, int count)
+static void collect(lua_State *L, batch *b)
 {
     CURLMsg *msg;
-    int left;
+    int left, count = 0;
     while ((msg = curl_multi_info_read(b->multi, &left)) != NULL) {
         char *priv = NULL;
         slot *sl;
         CURLcode rc;
-        int n, k, entry;
         if (msg->msg != CURLMSG_DONE)
             continue;
         rc = msg->data.result;
@@ -209,19 +242,14 @@ static int collect(lua_State *L, batch *b, int count)
         curl_multi_remove_handle(b->multi, msg->easy_handle);
         sl->busy = 0;
         b->busy--;
-        /* 7 slots: .., list, entry, up to 4 values, headroom */
-        luaL_checkstack(L, 7, "intuned.core: batch results");
-        lua_createtable(L, 5, 0);
-        entry = lua_gettop(L);
-        lua_pushinteger(L, sl->tag);
-        lua_rawseti(L, entry, 1);
-        n = intuned_xfer_push(L, &sl->x, rc, sl->keep_nulls ? INTUNED_KEEP_NULLS : 0);
-        for (k = n; k >= 1; k--)
-            lua_rawseti(L, entry, k + 1);
-        intuned_xfer_trim(&sl->x);
-        lua_rawseti(L, entry - 1, ++count);
+        if (intuned_xfer_again(&sl->x, rc)) {
+            start(L, b, sl);
+            continue;
+        }
+        luaL_unref(L, LUA_REGISTRYINDEX, sl->body_ref);
+        sl->body_ref = LUA_NOREF;
+        report(L, sl, rc, ++count);
     }
-    return count;
 }
 
 /*
@@ -233,8 +261,8 @@ static int collect(lua_State *L, batch *b, int count)
 static int batch_wait(lua_State *L)
 {
     batch *b = batch_check(L, 1);
-    long wait_ms = intuned_opt_timeout_ms(L, 2, 1000L);
-    int running = 0, count;
+    long wait_ms = intuned_arg_millis(L, 2, 1000L);
+    int running = 0;
     CURLMcode mc;
 
     if (wait_ms > MAX_WAIT_MS)
@@ -244,8 +272,8 @@ static int batch_wait(lua_State *L)
     mc = curl_multi_perform(b->multi, &running);
     if (mc != CURLM_OK)
         return luaL_error(L, "intuned.core: %s", curl_multi_strerror(mc));
-    count = collect(L, b, 0);
-    if (count == 0 && running > 0) {
+    collect(L, b);
+    if (compat_rawlen(L, -1) == 0 && running > 0) {
 #if LIBCURL_VERSION_NUM >= 0x074200
         mc = curl_multi_poll(b->multi, NULL, 0, (int)wait_ms, NULL);
 #else
@@ -255,7 +283,7 @@ static int batch_wait(lua_State *L)
             mc = curl_multi_perform(b->multi, &running);
         if (mc != CURLM_OK)
             return luaL_error(L, "intuned.core: %s", curl_multi_strerror(mc));
-        collect(L, b, 0);
+        collect(L, b);
     }
     return 1;
 }
@@ -284,7 +312,7 @@ static const luaL_Reg batch_methods[] = {
     {NULL, NULL}
 };
 
-void intuned_multi_init(lua_State *L)
+void intuned_batch_init(lua_State *L)
 {
     intuned_register_type(L, BATCH_MT, batch_methods, batch_close, batch_tostring);
 }

@@ -1,0 +1,153 @@
+/*
+ * headers.c: a response's header block, read for the meta table (headers.h).
+ * Values come from the server: every one is length-checked and copied,
+ * never trusted as a C string.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <lua.h>
+
+#include "headers.h"
+
+/*
+ * Retry-After is delay-seconds or an HTTP date. Negative or unreadable
+ * values are ignored (nil), so the caller falls back to its own backoff.
+ */
+static void push_retry_after(lua_State *L, const char *v, size_t n)
+{
+    char tmp[64];
+    size_t i;
+    if (n == 0 || n >= sizeof tmp) {
+        lua_pushnil(L);
+        return;
+    }
+    memcpy(tmp, v, n);
+    tmp[n] = '\0';
+    for (i = 0; i < n && tmp[i] >= '0' && tmp[i] <= '9'; i++)
+        ;
+    if (i == n) {
+        lua_pushnumber(L, strtod(tmp, NULL));
+    } else {
+        time_t when = curl_getdate(tmp, NULL);
+        if (when == -1 || tmp[0] == '-' || (tmp[0] >= '0' && tmp[0] <= '9')) {
+            lua_pushnil(L);
+        } else {
+            double d = difftime(when, time(NULL));
+            lua_pushnumber(L, d > 0 ? d : 0);
+        }
+    }
+}
+
+/* Calls fn(name, name_len, value, value_len) for each "name: value" line of
+ * a header block; names as sent, values trimmed. */
+typedef void (*header_fn)(void *ud, const char *name, size_t n,
+                          const char *v, size_t vn);
+
+static void each_header(const char *p, size_t len, header_fn fn, void *ud)
+{
+    const char *end;
+    if (p == NULL || len == 0)
+        return; /* no header block: nothing to add to NULL */
+    end = p + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol ? eol : end;
+        const char *colon = memchr(p, ':', (size_t)(line_end - p));
+        if (colon != NULL && colon > p) {
+            const char *v = colon + 1, *ve = line_end;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            fn(ud, p, (size_t)(colon - p), v, (size_t)(ve - v));
+        }
+        p = line_end + 1;
+    }
+}
+
+typedef struct {
+    lua_State *L;
+    int meta;
+} header_ctx;
+
+/* Sets meta.retry_after and meta.location; the only headers the client
+ * itself needs, so the only ones read on every response. */
+static void header_special(void *ud, const char *name, size_t n,
+                           const char *v, size_t vn)
+{
+    header_ctx *c = ud;
+    if (n == 11 && strncasecmp(name, "retry-after", 11) == 0) {
+        push_retry_after(c->L, v, vn);
+        lua_setfield(c->L, c->meta, "retry_after");
+    } else if (n == 8 && strncasecmp(name, "location", 8) == 0) {
+        lua_pushlstring(c->L, v, vn);
+        lua_setfield(c->L, c->meta, "location");
+    }
+}
+
+/* Stores one header in the table on top: name lower-cased, the last of
+ * repeated headers wins. Names too long for the buffer are skipped. */
+static void header_store(void *ud, const char *name, size_t n,
+                         const char *v, size_t vn)
+{
+    header_ctx *c = ud;
+    char lower[128];
+    size_t i;
+    if (n >= sizeof lower)
+        return;
+    for (i = 0; i < n; i++) {
+        char ch = name[i];
+        lower[i] = (char)((ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch);
+    }
+    lua_pushlstring(c->L, lower, n);
+    lua_pushlstring(c->L, v, vn);
+    lua_rawset(c->L, -3);
+}
+
+/*
+ * __index of a response's meta table. meta.headers is built on first
+ * access from the raw header block kept in the metatable: most callers
+ * never read it, and the table of lower-cased names cost more than
+ * everything else the response adds. Once built it is an ordinary field.
+ */
+static int meta_index(lua_State *L)
+{
+    size_t len;
+    const char *raw;
+    header_ctx c;
+    if (lua_type(L, 1) != LUA_TTABLE || lua_type(L, 2) != LUA_TSTRING
+        || strcmp(lua_tostring(L, 2), "headers") != 0
+        || !lua_getmetatable(L, 1))
+        return 0;
+    lua_rawgeti(L, -1, 1);                     /* -> .., mt, raw */
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return 0;
+    raw = lua_tolstring(L, -1, &len);
+    lua_createtable(L, 0, 8);                  /* -> .., mt, raw, headers */
+    c.L = L;
+    c.meta = 1;
+    each_header(raw, len, header_store, &c);
+    lua_pushliteral(L, "headers");
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+void intuned_headers_meta(lua_State *L, const char *head, size_t len, int meta)
+{
+    header_ctx c;
+    c.L = L;
+    c.meta = meta;
+    each_header(head, len, header_special, &c);
+    lua_createtable(L, 1, 1);                  /* the metatable */
+    lua_pushlstring(L, head ? head : "", len);
+    lua_rawseti(L, -2, 1);
+    lua_pushcfunction(L, meta_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, meta);
+}
+
