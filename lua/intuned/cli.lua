@@ -9,6 +9,11 @@
 
 local intuned = require("intuned")
 local core = require("intuned.core")
+local term = require("intuned.term")
+
+-- Every string that came from the server goes through `safe` on its way to
+-- the screen (intuned.term): no answer can drive the terminal.
+local safe = term.escape
 
 local M = {}
 
@@ -230,13 +235,13 @@ function M.bar_line(run, elapsed)
   end
   return ("[%s%s] %s/%s payloads  %s ok  %s failed  %s  %s"):format(
     ("#"):rep(fill), ("-"):rep(BAR_WIDTH - fill), num(done), num(total),
-    num(ok), num(failed), clock_text(elapsed), tostring(run.status))
+    num(ok), num(failed), clock_text(elapsed), safe(run.status))
 end
 
 function M.plain_line(run, elapsed)
   local done, total, ok, failed = counts(run)
   return ("[%6.1fs] %s: %s/%s payloads done (%s ok, %s failed)"):format(
-    elapsed, tostring(run.status), num(done), num(total), num(ok), num(failed))
+    elapsed, safe(run.status), num(done), num(total), num(ok), num(failed))
 end
 
 local function to_json(value)
@@ -246,14 +251,14 @@ local function to_json(value)
   end
   -- lua-cjson escapes every "/"; a raw "/" never appears in its output, so
   -- each "\/" is an escaped slash and can be written plainly.
-  return (cjson.encode(value):gsub("\\/", "/"))
+  return term.json((cjson.encode(value):gsub("\\/", "/")))
 end
 
 local function summary(out, res, ctx)
   local run = res.jobRun
   local function row(label, value)
     if value ~= nil and value ~= intuned.null then
-      out:write(("%-9s %s\n"):format(label, tostring(value)))
+      out:write(("%-9s %s\n"):format(label, safe(value)))
     end
   end
   local state = intuned.is_terminal(run) and "finished" or "not finished"
@@ -292,7 +297,7 @@ local function write_json(io_, res, run)
 end
 
 local function error_exit(io_, err)
-  io_.stderr:write(tostring(err), "\n")
+  io_.stderr:write(safe(err), "\n")
   if err.kind == "timeout" and err.run ~= nil then
     return EXIT.timeout
   end
@@ -418,7 +423,7 @@ function COMMANDS.results(ctx)
     return error_exit(ctx.io, derr)
   end
   if opts.output then
-    ctx.io.stderr:write(("wrote %d bytes to %s\n"):format(meta.bytes or 0, opts.output))
+    ctx.io.stderr:write(("wrote %d bytes to %s\n"):format(meta.bytes or 0, safe(opts.output)))
   else
     ctx.io.stdout:write(body)
   end

@@ -29,6 +29,15 @@ local function not_number(v)
   return type(v)
 end
 
+-- The content types the core decodes as JSON (application/json, +json).
+function M.is_json_type(ct)
+  if type(ct) ~= "string" then
+    return false
+  end
+  local essence = ct:match("^[^;%s]*"):lower()
+  return essence == "application/json" or essence:sub(-5) == "+json"
+end
+
 local COUNTS = { "payloads", "successful_runs", "failed_runs" }
 
 -- getJobRun's body: a jobRun object whose status is a string and whose
@@ -73,7 +82,7 @@ function M.interpret(rq, status, body, meta, curl_code, sent)
   end
   if type(body) ~= "table" then
     local what
-    if type(body) == "string" then
+    if type(body) == "string" and not M.is_json_type(meta.content_type) then
       what = ("content type %s"):format(meta.content_type or "(none)")
     else
       what = body == null and "JSON null" or "a JSON " .. type(body)

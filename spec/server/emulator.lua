@@ -652,76 +652,6 @@ local function inflight(ctx, ms)
   return ok(ctx)
 end
 
----------------------------------------------------------------------------
--- Hostile connections: bytes nobody asked for
----------------------------------------------------------------------------
-
-local api_params -- the route parser, defined with the routing below
-
-local function raw_response(body, extra)
-  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " .. #body
-    .. "\r\nX-Connection: " .. ngx.var.connection .. (extra or "") .. "\r\n\r\n" .. body
-end
-
--- The run id a raw request line asks for ("GET <path> HTTP/1.1").
-local function raw_run_id(line)
-  local path = line and line:match("^%u+ (%S+) HTTP/1%.%d$")
-  local ctx = path and api_params(path:match("^[^?]*"))
-  return ctx
-end
-
--- Answers this request with the ok run, then writes one more complete
--- response on the same connection, unasked, and goes on serving that
--- connection by hand (each later request answered with its own run), as a
--- broken middlebox or a hostile server would: a client that reuses the
--- connection without noticing the waiting bytes reads every later answer
--- one request late.
-local function stray(ctx)
-  local sock, err = ngx.req.socket(true)
-  if not sock then
-    ngx.log(ngx.ERR, "stray: no raw socket: ", err)
-    return ngx.exit(ngx.ERROR)
-  end
-  local stray_run = ok_run(ctx)
-  stray_run.id = "stray-" .. ctx.run
-  sock:send(raw_response(ok_body(ctx)))
-  ngx.sleep(0.02)
-  sock:send(raw_response(cjson.encode({ jobRun = stray_run }), "\r\nX-Stray: yes"))
-  log_event("stray-sent/" .. ctx.run)
-  sock:settimeout(5000)
-  while true do
-    local line = sock:receive("*l")
-    if not line then
-      break
-    end
-    local header = line
-    while header and header ~= "" do
-      header = sock:receive("*l")
-    end
-    local next_ctx = raw_run_id(line)
-    if not next_ctx then
-      break
-    end
-    log_request()
-    sock:send(raw_response(cjson.encode({ jobRun = ok_run(next_ctx), results = results(next_ctx) })))
-  end
-  return ngx.exit(ngx.OK)
-end
-
--- The ok run behind one header line of `bytes` bytes.
-local function huge_header(ctx, bytes)
-  ngx.header["X-Huge"] = string.rep("h", tonumber(bytes))
-  return ok(ctx)
-end
-
--- The ok run behind `count` short header lines.
-local function many_headers(ctx, count)
-  for i = 1, tonumber(count) do
-    ngx.header["X-Many-" .. i] = "v"
-  end
-  return ok(ctx)
-end
-
 local function seconds(n) return tonumber(n) end
 local function millis(n) return tonumber(n) / 1000 end
 
@@ -769,10 +699,19 @@ local SCENARIOS = {
   { "^steps%-fail%-(%d+)$", function(ctx, n) return steps(ctx, n, true) end },
   { "^steps%-(%d+)$", function(ctx, n) return steps(ctx, n, false) end },
   { "^inflight%-ms%-(%d+)$", inflight },
-  { "^stray$", stray },
-  { "^huge%-header%-(%d+)$", huge_header },
-  { "^many%-headers%-(%d+)$", many_headers },
 }
+
+-- The wrong types and unasked bytes of spec/server/hostile.lua.
+local hostile = require("hostile")
+local HOSTILE_HELPERS = {
+  send_json = send_json, send_raw = send_raw, ok_run = ok_run, results = results,
+  ok = ok, ok_body = ok_body, fixed = fixed, set_headers = set_headers, log_event = log_event,
+  log_request = log_request,
+  count = function(key) return (dict():incr(key, 1, 0)) end,
+}
+for _, entry in ipairs(hostile.scenarios(HOSTILE_HELPERS)) do
+  SCENARIOS[#SCENARIOS + 1] = entry
+end
 
 local function run_scenario(ctx)
   for _, entry in ipairs(SCENARIOS) do
@@ -792,7 +731,7 @@ end
 local API_SHAPE = { "", "api", "v1", "workspace", nil, "projects", nil, "jobs", nil, "runs", nil }
 local API_SEGMENTS = 11
 
-function api_params(path)
+local function api_params(path)
   local segments = split_path(path)
   if #segments ~= API_SEGMENTS then
     return nil
@@ -817,6 +756,8 @@ local function authorized()
 end
 
 -- Order: route shape (404), API key (401), workspace id (400), scenario.
+HOSTILE_HELPERS.api_params = api_params
+
 local function api(path)
   local ctx = api_params(path)
   if not ctx then
@@ -860,6 +801,10 @@ local ACCESS_DENIED = table.concat({
 -- chunked (no Content-Length, so a size cap trips mid-stream).
 local function storage(name)
   local headers = { ["X-Saw-Api-Key"] = ngx.var.http_x_api_key and "yes" or "no" }
+  HOSTILE_HELPERS.STORAGE_ROWS = STORAGE_ROWS
+  if hostile.storage(name, headers, HOSTILE_HELPERS) then
+    return
+  end
   if name:find("^expired%-") then
     return send_raw(403, ACCESS_DENIED, "application/xml", headers)
   end

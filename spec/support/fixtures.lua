@@ -45,6 +45,33 @@ function M.fake_time()
   return t
 end
 
+-- Polls check() until it returns true, for at most `seconds` (default 3)
+-- of real time; returns whether it did. A bounded readiness check, never a
+-- fixed sleep.
+function M.eventually(check, seconds)
+  local core = require("intuned.core")
+  local give_up = core.now() + (seconds or 3)
+  while not check() do
+    if core.now() > give_up then
+      return false
+    end
+    core.sleep(0.005)
+  end
+  return true
+end
+
+-- A client on the real clock and sleep, whose retries wait `delay` seconds
+-- (for the specs where a server must act between two attempts).
+function M.real_time_client(delay, opts)
+  local core = require("intuned.core")
+  local o = {
+    clock = core.now, sleep = core.sleep, random = math.random,
+    retry = { base_delay = delay, min_delay = delay, max_delay = delay },
+  }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return M.client(o)
+end
+
 -- intuned.new with the emulator's settings; `opts` overrides them.
 -- Returns the client and its fake time.
 function M.client(opts)

@@ -2,53 +2,8 @@
 local fx = require("support.fixtures")
 local has_cjson, cjson = pcall(require, "cjson")
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
--- The environment that points the tool at the emulator (and at this tree).
-local function env(overrides)
-  local srv = fx.server()
-  local vars = {
-    INTUNED_WORKSPACE_ID = srv.workspace_id,
-    INTUNED_API_KEY = srv.api_key,
-    INTUNED_BASE_URL = srv.base_url,
-  }
-  for k, v in pairs(overrides or {}) do vars[k] = v end
-  local parts = {}
-  for k, v in pairs(vars) do
-    if v ~= false then parts[#parts + 1] = k .. "=" .. quote(v) end
-  end
-  return table.concat(parts, " ")
-end
-
--- Runs `intuned args`; returns stdout, stderr, exit status.
-local function intuned(args, overrides)
-  local err_file = os.tmpname()
-  local cmd = ("%s %s bin/intuned %s 2>%s"):format(env(overrides), fx.lua(), args, err_file)
-  local p = io.popen(cmd .. "; echo \"<exit $?>\"")
-  local out = p:read("*a")
-  p:close()
-  local f = io.open(err_file)
-  local err = f:read("*a")
-  f:close()
-  os.remove(err_file)
-  local code = tonumber(out:match("<exit (%d+)>\n?$"))
-  return out:gsub("<exit %d+>\n?$", ""), err, code
-end
-
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  if type(ok) == "number" then code = ok end
-  return ok == true or code == 0, out
-end
-
-local function tmpdir()
-  local _, dir = sh("mktemp -d")
-  return (dir:gsub("%s+$", ""))
-end
+local cli = require("support.cli")
+local quote, env, intuned, sh, tmpdir = cli.quote, cli.env, cli.run, cli.sh, cli.tmpdir
 
 describe("intuned command line", function()
   describe("run get", function()

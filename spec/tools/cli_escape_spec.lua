@@ -1,0 +1,80 @@
+-- The command line never writes raw control bytes from the server: every
+-- string that came from the server is shown with C0, DEL and C1 characters
+-- escaped, on a pipe and on a real terminal (tmux), and plain UTF-8 stays
+-- readable.
+local cli = require("support.cli")
+local fx = require("support.fixtures")
+
+-- Raw bytes a hostile answer carries: ESC, BEL, CR, the UTF-8 of U+009B.
+local RAW = { "\27", "\7", "\r", "\194\155" }
+
+local function assert_no_raw(text, what)
+  for _, b in ipairs(RAW) do
+    assert.is_nil(text:find(b, 1, true), what .. " has a raw " .. ("%q"):format(b) .. ":\n" .. text)
+  end
+end
+
+describe("intuned shows server strings escaped", function()
+  it("in a run's summary", function()
+    local out, err, code = cli.run("run get p j " .. fx.id("hostile-text"))
+    assert.are.equal(0, code, err)
+    assert_no_raw(out, "stdout")
+    assert_no_raw(err, "stderr")
+    assert.truthy(out:find("PENDING\\e]0;pwned\\x07\\e[2J", 1, true), out)
+    assert.truthy(out:find("line one\\r\\nforged: SUCCESS\\u009b31mred", 1, true), out)
+  end)
+
+  it("in the JSON output, which stays the same document", function()
+    local out, err, code = cli.run("run get p j " .. fx.id("hostile-text") .. " --json")
+    assert.are.equal(0, code, err)
+    assert_no_raw(out, "stdout")
+    local doc = require("intuned.core").decode(out)
+    assert.are.equal("PENDING\27]0;pwned\7\27[2J", doc.jobRun.status)
+    assert.truthy(doc.jobRun.type:find("\194\155", 1, true))
+  end)
+
+  it("in error lines", function()
+    local out, err, code = cli.run("run get p j " .. fx.id("hostile-error"))
+    assert.are.equal(3, code)
+    assert_no_raw(out .. err, "output")
+    assert.truthy(err:find("\\u009b", 1, true), err)
+  end)
+
+  it("in the lines of a wait", function()
+    local _, err, code = cli.run("run wait p j " .. fx.id("hostile-text")
+      .. " --interval 0.05 --timeout 0.2 --progress lines --json")
+    assert.are.equal(4, code)
+    assert_no_raw(err, "stderr")
+    assert.truthy(err:find("PENDING\\e]0;pwned", 1, true), err)
+  end)
+
+  it("keeps plain UTF-8 readable", function()
+    local term = require("intuned.term")
+    assert.are.equal("café 日本 ✓", term.escape("café 日本 ✓"))
+    assert.are.equal("\\xff\\xc3(", term.escape("\255\195("))
+  end)
+
+  it("on a real terminal: the title stays, the screen is not cleared (tmux)", function()
+    local dir = cli.tmpdir()
+    local sock = "intuned-esc-" .. fx.id("t"):gsub("%.", "-")
+    local tmux = "tmux -L " .. sock
+    local cmd = ("echo MARKER-BEFORE; %s %s bin/intuned run get p j %s; echo $? >%s/exit; exec sleep 60")
+      :format(cli.env(), fx.lua(), fx.id("hostile-text"), dir)
+    assert.is_true(cli.sh(("cd %s && %s new-session -d -x 120 -y 30 %s"):format(
+      cli.quote(os.getenv("PWD") or "."), tmux, cli.quote(cmd))))
+    local done = fx.eventually(function()
+      local f = io.open(dir .. "/exit")
+      local text = f and f:read("*a")
+      if f then f:close() end
+      return text ~= nil and text:find("%d") ~= nil
+    end, 20)
+    local _, screen = cli.sh(tmux .. " capture-pane -p")
+    local _, title = cli.sh(tmux .. " display-message -p '#{pane_title}'")
+    cli.sh(tmux .. " kill-server")
+    cli.sh("rm -rf " .. cli.quote(dir))
+    assert.is_true(done, "the command did not finish:\n" .. screen)
+    assert.is_nil(title:find("pwned", 1, true), "title: " .. title)
+    assert.truthy(screen:find("MARKER-BEFORE", 1, true), screen)
+    assert.truthy(screen:find("PENDING\\e]0;pwned", 1, true), screen)
+  end)
+end)
