@@ -91,6 +91,8 @@ demo: deps
 BENCH_DEBS := valgrind lua-socket lua-sec lua-cjson lua-dkjson curl openssl \
               nginx-light libnginx-mod-http-lua gcc libcurl4-openssl-dev
 RAW_CURL := $(BUILD)/raw_curl
+# The same module without the stale-bytes guard (src/conn.c), to show its cost.
+NOGUARD_BUILD := build/noguard/$(notdir $(LUA))
 BENCH_TARGETS := bench-sequential bench-concurrent
 
 bench: $(BENCH_TARGETS)
@@ -109,7 +111,9 @@ bench-concurrent: deps
 
 bench-sequential: bench-deps
 	@$(MAKE) --no-print-directory all $(RAW_CURL)
-	@LUA=$(LUA) BUILD=$(BUILD) RAW_CURL=$(RAW_CURL) nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory all BUILD=$(NOGUARD_BUILD) CFLAGS="$(CFLAGS) -DINTUNED_NO_STRAY_GUARD"
+	@LUA=$(LUA) BUILD=$(BUILD) NOGUARD_BUILD=$(NOGUARD_BUILD) RAW_CURL=$(RAW_CURL) \
+	  nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
 
 lint: deps
 	luacheck lua spec examples scripts bin/intuned bench

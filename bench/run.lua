@@ -12,12 +12,16 @@ local quick = arg[1] == "--quick"
 local LUA = os.getenv("LUA") or "lua5.4"
 local BUILD = os.getenv("BUILD") or "build/lua5.4"
 local RAW_CURL = os.getenv("RAW_CURL") or "build/raw_curl"
+local NOGUARD_BUILD = os.getenv("NOGUARD_BUILD")
 local API_KEY = "bench-key"
 
 package.path = "bench/?.lua;spec/?.lua;" .. package.path
 local server_mod = require("server")
 
-local ENV = "env LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='" .. BUILD .. "/?.so;;' "
+local function env_for(build)
+  return "env LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='" .. build .. "/?.so;;' "
+end
+local ENV = env_for(BUILD)
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"))
@@ -111,6 +115,12 @@ local ok, err = pcall(function()
     { name = "LuaSocket + cjson", lua = "luasocket", n = 300, tls_name = "LuaSec + cjson", tls_n = 10 },
     { name = "curl CLI per request + cjson", lua = "curl-cli", n = 20, tls_n = 15 },
   }
+  -- The stale-bytes guard's cost: the same client built without it.
+  local GUARDLESS = #contenders + 1
+  if NOGUARD_BUILD then
+    contenders[GUARDLESS] = { name = "intuned without the stale-bytes guard", lua = "intuned",
+      env = env_for(NOGUARD_BUILD), n = 1500 }
+  end
   if quick then
     for _, c in ipairs(contenders) do
       c.n = math.max(10, math.floor(c.n / 3))
@@ -128,7 +138,7 @@ local ok, err = pcall(function()
           if c.run then
             out = c.run(base, n, pin)
           else
-            out = capture(ENV .. pin .. LUA .. " bench/seq.lua " .. c.lua .. " " .. base .. " "
+            out = capture((c.env or ENV) .. pin .. LUA .. " bench/seq.lua " .. c.lua .. " " .. base .. " "
               .. API_KEY .. " " .. n .. " " .. server.ca_file)
           end
           local rps = tonumber(out:match("^([%d.]+)"))
@@ -147,6 +157,8 @@ local ok, err = pcall(function()
         local note = ""
         if i == 2 then
           note = "target >= 0.90x"
+        elseif i == GUARDLESS then
+          note = string.format("the guard costs %.1f%% of intuned's rate", (r - ours) / r * 100)
         elseif i > 2 then
           note = string.format("intuned is %.1fx this", ours / r)
         end
@@ -158,12 +170,12 @@ local ok, err = pcall(function()
   ---------------------------------------------------------------------------
   -- Instructions per request (callgrind)
   ---------------------------------------------------------------------------
-  local function instructions(command)
-    local out = capture(ENV .. "valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. command)
+  local function instructions(command, env)
+    local out = capture((env or ENV) .. "valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. command)
     return tonumber(out:match("Collected : (%d+)"))
   end
-  local function per_call(make, n1, n2)
-    local a, b = instructions(make(n1)), instructions(make(n2))
+  local function per_call(make, n1, n2, env)
+    local a, b = instructions(make(n1), env), instructions(make(n2), env)
     return (b - a) / (n2 - n1)
   end
   local ci = quick and { 50, 150 } or { 100, 400 }
@@ -189,6 +201,13 @@ local ok, err = pcall(function()
     string.format("%.2fx", raw_h_ir / raw_ir), "")
   row("intuned get_job_run (decode included)", fmt(ours_ir), string.format("%.2fx", ours_ir / raw_ir),
     "target <= 1.5x")
+  if NOGUARD_BUILD then
+    local noguard_ir = per_call(function(n)
+      return LUA .. " bench/seq.lua intuned " .. server.base_url .. " " .. API_KEY .. " " .. n
+    end, ci[1], ci[2], env_for(NOGUARD_BUILD))
+    row("intuned without the stale-bytes guard", fmt(noguard_ir), string.format("%.2fx", noguard_ir / raw_ir),
+      string.format("the guard adds %.0f instructions", ours_ir - noguard_ir))
+  end
 
   section("User-space instructions per decode of the job run body (" .. #body .. " bytes), callgrind")
   local dec_ir = {}

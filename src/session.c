@@ -338,12 +338,21 @@ static const char *check_method(lua_State *L, int idx)
     return m;
 }
 
+/* The target at idx as it came last time: its URL is built and checked
+ * already (polling asks for the same path again and again). */
+static int same_target(const session *s, const char *t, size_t n)
+{
+    return s->url.len == s->base_len + n + 1 && memcmp(s->url.data + s->base_len, t, n) == 0;
+}
+
 /* Builds s->url from the target at idx; raises on a target the session
  * does not take (see intuned_session_prepare). */
 static const char *target_url(lua_State *L, session *s, int idx)
 {
     size_t n, i;
     const char *t = luaL_checklstring(L, idx, &n);
+    if (same_target(s, t, n))
+        return s->url.data;
     for (i = 0; i < n; i++)
         if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] == 0x7f)
             luaL_argerror(L, idx, "target has spaces or control bytes");
@@ -356,8 +365,10 @@ static const char *target_url(lua_State *L, session *s, int idx)
                && !(n > 8 && strncasecmp(t, "https://", 8) == 0)) {
         luaL_argerror(L, idx, "a keyless session takes an http(s) URL");
     }
-    if (!intuned_buffer_append(&s->url, t, n + 1)) /* with its NUL */
+    if (!intuned_buffer_append(&s->url, t, n + 1)) { /* with its NUL */
+        s->url.len = 0;
         luaL_error(L, "intuned.core: out of memory");
+    }
     return s->url.data;
 }
 

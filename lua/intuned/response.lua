@@ -21,14 +21,6 @@ function M.is_array_marked(v)
   return array_mt ~= nil and getmetatable(v) == array_mt
 end
 
--- nil when v is absent, JSON null or a number; else the type it has.
-local function not_number(v)
-  if v == nil or v == null or type(v) == "number" then
-    return nil
-  end
-  return type(v)
-end
-
 -- The content types the core decodes as JSON (application/json, +json).
 function M.is_json_type(ct)
   if type(ct) ~= "string" then
@@ -38,21 +30,34 @@ function M.is_json_type(ct)
   return essence == "application/json" or essence:sub(-5) == "+json"
 end
 
-local COUNTS = { "payloads", "successful_runs", "failed_runs" }
+-- The name and type of the first payload count that is neither a number
+-- nor JSON null, or nil.
+local function bad_count(run)
+  for _, name in ipairs({ "payloads", "successful_runs", "failed_runs" }) do
+    local v = run[name]
+    if v ~= nil and v ~= null and type(v) ~= "number" then
+      return name, type(v)
+    end
+  end
+  return nil
+end
 
 -- getJobRun's body: a jobRun object whose status is a string and whose
--- payload counts are numbers. `results` is checked where it is used.
+-- payload counts are numbers. `results` is checked where it is used. Every
+-- poll runs this: the common case takes no function call.
 function M.job_run_shape(body)
   local run = body.jobRun
-  if not M.is_object(run) then
+  if type(run) ~= "table" or run[1] ~= nil or (array_mt and getmetatable(run) == array_mt) then
     return "response has no jobRun object"
   end
   if type(run.status) ~= "string" then
     return "jobRun.status is not a string"
   end
-  for _, name in ipairs(COUNTS) do
-    local t = not_number(run[name])
-    if t then
+  local p, s, f = run.payloads, run.successful_runs, run.failed_runs
+  if (p ~= nil and type(p) ~= "number") or (s ~= nil and type(s) ~= "number")
+    or (f ~= nil and type(f) ~= "number") then
+    local name, t = bad_count(run)
+    if name then
       return ("jobRun.%s is a %s, not a number"):format(name, t)
     end
   end
@@ -71,6 +76,16 @@ function M.interpret(rq, status, body, meta, curl_code, sent)
     return nil, errors.from_response(status, body, meta)
   end
   meta.status = status
+  if type(body) == "table" then
+    -- Decoded: the common case, checked before meta's other fields (reading
+    -- a field meta lacks goes through its __index).
+    local validate = rq.validate
+    local bad = validate and validate(body)
+    if bad then
+      return nil, errors.decode(status, bad, body)
+    end
+    return body, meta
+  end
   if meta.decode_error then
     return nil, errors.decode(status, "invalid JSON in response: " .. meta.decode_error, body)
   end
@@ -80,20 +95,13 @@ function M.interpret(rq, status, body, meta, curl_code, sent)
     end
     return nil, errors.decode(status, "empty response body", body)
   end
-  if type(body) ~= "table" then
-    local what
-    if type(body) == "string" and not M.is_json_type(meta.content_type) then
-      what = ("content type %s"):format(meta.content_type or "(none)")
-    else
-      what = body == null and "JSON null" or "a JSON " .. type(body)
-    end
-    return nil, errors.decode(status, "expected a JSON object or array, got " .. what, body)
+  local what
+  if type(body) == "string" and not M.is_json_type(meta.content_type) then
+    what = ("content type %s"):format(meta.content_type or "(none)")
+  else
+    what = body == null and "JSON null" or "a JSON " .. type(body)
   end
-  local bad = rq.validate and rq.validate(body)
-  if bad then
-    return nil, errors.decode(status, bad, body)
-  end
-  return body, meta
+  return nil, errors.decode(status, "expected a JSON object or array, got " .. what, body)
 end
 
 return M

@@ -10,31 +10,40 @@ local P, J = fx.PROJECT, fx.JOB
 -- The ones that would end the client before the others are tried.
 local CLOSERS = { close = true, __close = true, __gc = true }
 
--- Every function reachable from v through table fields, metatables and
--- userdata methods, with the value it was found on.
-local function functions_of(v, out, seen, owner, key)
+-- Every function reachable from v through table fields, metatables (their
+-- __index tables too) and userdata methods, each with the value it is a
+-- method of.
+local function functions_of(v, out, seen, self_of)
   out, seen = out or {}, seen or {}
   local t = type(v)
-  if t == "function" then
-    if not seen[v] and not CLOSERS[key] then
-      seen[v] = true
-      out[#out + 1] = { fn = v, owner = owner, name = tostring(key) }
-    end
-    return out
-  end
   if (t ~= "table" and t ~= "userdata") or seen[v] then
     return out
   end
   seen[v] = true
+  local function visit(k, x, owner)
+    if type(x) == "function" then
+      if not CLOSERS[k] then
+        out[#out + 1] = { fn = x, owner = owner, name = tostring(k) }
+      end
+    else
+      functions_of(x, out, seen)
+    end
+  end
   if t == "table" then
     for k, x in pairs(v) do
-      functions_of(k, out, seen, v)
-      functions_of(x, out, seen, v, k)
+      functions_of(k, out, seen)
+      visit(k, x, self_of or v)
     end
   end
   local mt = getmetatable(v)
-  if type(mt) == "table" then
-    functions_of(mt, out, seen, v)
+  if type(mt) == "table" and not seen[mt] then
+    seen[mt] = true
+    for k, x in pairs(mt) do
+      visit(k, x, v)
+    end
+    if type(mt.__index) == "table" then
+      functions_of(mt.__index, out, seen, v)
+    end
   end
   return out
 end
@@ -72,10 +81,15 @@ describe("the API key", function()
     local found = functions_of(client)
     assert.is_true(#found >= 5, "functions found: " .. #found)
     local before = #srv:requests(function(e) return e.port == srv.redirect_port end)
+    local as_table = { url = foreign, signed_url = foreign, results = { signed_url = foreign } }
     for _, f in ipairs(found) do
       for _, first in ipairs { client, f.owner, foreign } do
-        pcall(f.fn, first, foreign, foreign, foreign, foreign)
-        pcall(f.fn, first, { url = foreign, signed_url = foreign }, foreign)
+        pcall(f.fn, first, foreign)
+        pcall(f.fn, first, foreign, {})
+        pcall(f.fn, first, foreign, foreign)
+        pcall(f.fn, first, foreign, foreign, foreign)
+        pcall(f.fn, first, "GET", foreign)
+        pcall(f.fn, first, as_table)
       end
     end
     client:close()
