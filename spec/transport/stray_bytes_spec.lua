@@ -85,8 +85,28 @@ describe("a stray response on a kept-alive connection", function()
     assert.truthy(text:find("Product 1", 1, true), text)
   end)
 
+end)
+
+describe("over TLS", function()
+  local tls
+  setup(function() tls = require("support.emulator").start { tls = true } end)
+  teardown(function() tls:stop() end)
+
+  it("drops an HTTP/1.1 connection with a stray TLS record waiting", function()
+    local client = fx.client { base_url = tls.tls_base_url, ca_file = tls.ca_file }
+    local id = fx.id("stray")
+    assert(client:get_job_run(P, J, id))
+    assert.is_true(stray_sent(tls, id))
+    for _ = 1, 3 do
+      local want = fx.id("ok")
+      local res, err = client:get_job_run(P, J, want)
+      assert.is_nil(err)
+      assert.are.equal(want, res.jobRun.id)
+    end
+    client:close()
+  end)
+
   it("keeps reusing one HTTP/2 connection across calls", function()
-    local tls = require("support.emulator").start { tls = true }
     local client = fx.client { base_url = tls.h2_base_url, ca_file = tls.ca_file }
     local connections = {}
     for i = 1, 5 do
@@ -98,7 +118,6 @@ describe("a stray response on a kept-alive connection", function()
       end
     end
     client:close()
-    tls:stop()
     local n = 0
     for _ in pairs(connections) do n = n + 1 end
     assert.are.equal(1, n)
