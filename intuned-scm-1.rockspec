@@ -39,6 +39,7 @@ build = {
     ["intuned.check"] = "lua/intuned/check.lua",
     ["intuned.compat"] = "lua/intuned/compat.lua",
     ["intuned.errors"] = "lua/intuned/errors.lua",
+    ["intuned.json"] = "lua/intuned/json.lua",
     ["intuned.ngx"] = "lua/intuned/ngx.lua",
     ["intuned.retry"] = "lua/intuned/retry.lua",
     ["intuned.request"] = "lua/intuned/request.lua",

@@ -29,6 +29,8 @@ int luaopen_intuned_core(lua_State *L)
     compat_newlib(L, core_functions);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
+    intuned_json_push_array_mt(L);
+    lua_setfield(L, -2, "array_mt");
     lua_pushliteral(L, INTUNED_VERSION);
     lua_setfield(L, -2, "VERSION");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);

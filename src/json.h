@@ -35,13 +35,21 @@ typedef struct {
 } intuned_json_err;
 
 /*
- * Decode buf[0, len) and push exactly one Lua value.
+ * Decode buf[0, len) and push exactly one Lua value; every array in it has
+ * the array metatable (intuned_json_push_array_mt).
  * Returns 1 with the value pushed, or 0 with the stack as it was and *err
  * filled in. The only Lua error it can raise is a memory error, and it owns
  * no C allocation when that happens.
  */
 int intuned_json_decode(lua_State *L, const char *buf, size_t len,
                         const intuned_json_opts *opts, intuned_json_err *err);
+
+/*
+ * -> .., the array metatable: every array the decoder builds has it, and
+ * intuned.json marks tables as arrays with it. One per Lua state, created in
+ * the registry on first use (a memory error is the only error).
+ */
+void intuned_json_push_array_mt(lua_State *L);
 
 /* core.decode(string [, opts]) -> value | nil, message, offset */
 int intuned_json_lua_decode(lua_State *L);
