@@ -229,32 +229,30 @@ local function in_light_threads(self, paths, o, results)
   end
 end
 
-function M.install(Client, _, internal)
-  -- client:get_job_runs(list [, opts]) -> { {res =, err =, meta =}, ... }
-  -- list: { {project, job_id, job_run_id}, ... } (or named fields).
-  -- opts: concurrency (default 16), timeout, deadline (whole call), retry,
-  -- keep_nulls. Results are in input order; one entry's failure is its own.
-  function Client:get_job_runs(list, opts)
-    internal.check_client(self, "get_job_runs")
-    local paths = paths_of(self, list)
-    local o = options(self, opts)
-    local results = {}
-    if #paths == 0 then
-      return results
-    end
-    local session = state[self].session
-    if type(session) ~= "userdata" then
-      in_light_threads(self, paths, o, results)
-      return results
-    end
-    local b = core.batch(session, math.min(o.concurrency, #paths))
-    local ok, err = pcall(schedule, self, b, paths, o, results)
-    b:close()
-    if not ok then
-      error(err, 0)
-    end
+-- client:get_job_runs(list [, opts]) -> { {res =, err =, meta =}, ... }
+-- list: { {project, job_id, job_run_id}, ... } (or named fields).
+-- opts: concurrency (default 16), timeout, deadline (whole call), retry,
+-- keep_nulls. Results are in input order; one entry's failure is its own.
+function M.get_job_runs(self, list, opts)
+  local st = state.check(self, "get_job_runs")
+  local paths = paths_of(self, list)
+  local o = options(self, opts)
+  local results = {}
+  if #paths == 0 then
     return results
   end
+  local session = st.session
+  if type(session) ~= "userdata" then
+    in_light_threads(self, paths, o, results)
+    return results
+  end
+  local b = core.batch(session, math.min(o.concurrency, #paths))
+  local ok, err = pcall(schedule, self, b, paths, o, results)
+  b:close()
+  if not ok then
+    error(err, 0)
+  end
+  return results
 end
 
 return M

@@ -143,47 +143,44 @@ local function decode_body(body, results, o, meta)
   return value, nil, meta
 end
 
-function M.install(Client, _, internal)
-  -- client:download_results(res_or_results [, opts])
-  --   -> body | path, nil, meta | nil, err
-  -- opts: path (stream to this file), max_bytes, timeout, deadline, retry,
-  -- decode (default: when results.format is "json"), keep_nulls.
-  function Client:download_results(res_or_results, opts)
-    internal.check_client(self, "download_results")
-    local st = state[self]
-    if type(st.session) ~= "userdata" then
-      -- The client sends its requests through nginx's thread pool; a
-      -- download here would block the worker's event loop instead.
-      check.fail("download_results would block nginx's event loop: fetch results.signed_url with"
-        .. " nginx's own HTTP facilities, or make the client with blocking = true")
-    end
-    local results, err = results_of(res_or_results)
-    local o = options(self, opts)
-    if not results then
-      return nil, err
-    end
-    local url, bad = signed_url_of(results)
-    if not url then
-      return nil, bad
-    end
-    local so = st.storage
-    local session = core.session {
-      timeout = o.timeout, connect_timeout = so.connect_timeout, max_response_bytes = o.max_bytes,
-      ca_file = so.ca_file, ca_path = so.ca_path, proxy = so.proxy, user_agent = so.user_agent,
-    }
-    local ok, body, ferr, meta = pcall(fetch, self, url, o, session)
-    session:close()
-    if not ok then
-      error(body, 0)
-    end
-    if not body then
-      return nil, ferr
-    end
-    if o.path then
-      return o.path, nil, meta
-    end
-    return decode_body(body, results, o, meta)
+-- client:download_results(res_or_results [, opts])
+--   -> body | path, nil, meta | nil, err
+-- opts: path (stream to this file), max_bytes, timeout, deadline, retry,
+-- decode (default: when results.format is "json"), keep_nulls.
+function M.download_results(self, res_or_results, opts)
+  local st = state.check(self, "download_results")
+  if type(st.session) ~= "userdata" then
+    -- The client sends its requests through nginx's thread pool; a
+    -- download here would block the worker's event loop instead.
+    check.fail("download_results would block nginx's event loop: fetch results.signed_url with"
+      .. " nginx's own HTTP facilities, or make the client with blocking = true")
   end
+  local results, err = results_of(res_or_results)
+  local o = options(self, opts)
+  if not results then
+    return nil, err
+  end
+  local url, bad = signed_url_of(results)
+  if not url then
+    return nil, bad
+  end
+  local so = st.storage
+  local session = core.session {
+    timeout = o.timeout, connect_timeout = so.connect_timeout, max_response_bytes = o.max_bytes,
+    ca_file = so.ca_file, ca_path = so.ca_path, proxy = so.proxy, user_agent = so.user_agent,
+  }
+  local ok, body, ferr, meta = pcall(fetch, self, url, o, session)
+  session:close()
+  if not ok then
+    error(body, 0)
+  end
+  if not body then
+    return nil, ferr
+  end
+  if o.path then
+    return o.path, nil, meta
+  end
+  return decode_body(body, results, o, meta)
 end
 
 return M

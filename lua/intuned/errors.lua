@@ -8,11 +8,13 @@ local Error = {}
 Error.__index = Error
 Error.__name = "intuned.error"
 
--- Statuses retried when the body does not say otherwise (DESIGN §5).
+-- Statuses retried when the body does not say otherwise: for idempotent
+-- requests, and for those that may not be sent twice (a POST: only what
+-- says it was not processed).
 local RETRY_STATUS = {
   [408] = true, [429] = true, [500] = true, [502] = true, [503] = true, [504] = true,
 }
-M.RETRY_STATUS = RETRY_STATUS
+local RETRY_STATUS_ONCE = { [429] = true, [503] = true }
 
 -- Transport failures where no complete response arrived are retried;
 -- TLS failures, oversized and undecodable responses are not.
@@ -71,12 +73,17 @@ end
 
 -- A failure where no usable HTTP response arrived. `sent` is false when
 -- the request certainly never reached the server (no connection was made,
--- or it was refused before sending).
-function M.transport(kind, message, curl_code, sent)
+-- or it was refused before sending). A request that may not be sent twice
+-- (not idempotent: a POST) is retried only then.
+function M.transport(kind, message, curl_code, sent, idempotent)
+  local retirable = RETRY_KIND[kind] or false
+  if idempotent == false and sent ~= false then
+    retirable = false
+  end
   return M.new {
     kind = kind,
     message = message,
-    retirable = RETRY_KIND[kind] or false,
+    retirable = retirable,
     curl_code = curl_code,
     sent = sent,
   }
@@ -99,7 +106,8 @@ end
 
 -- An HTTP response that is not a success: documented error bodies and
 -- whatever a gateway may send instead (HTML, empty, plain text).
-function M.from_response(status, body, meta)
+-- `idempotent` false: the request may not be sent twice (a POST).
+function M.from_response(status, body, meta, idempotent)
   local err = { kind = "api", status = status }
   local flag
   if type(body) == "table" then
@@ -123,6 +131,8 @@ function M.from_response(status, body, meta)
   end
   if type(flag) == "boolean" then
     err.retirable = flag
+  elseif idempotent == false then
+    err.retirable = RETRY_STATUS_ONCE[status] or false
   else
     err.retirable = RETRY_STATUS[status] or false
   end

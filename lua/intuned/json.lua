@@ -412,7 +412,7 @@ local function write_table(st, t, depth)
   end
   local out = st.out
   if ints == 0 and strs == 0 then
-    out[#out + 1] = marked and "[]" or "{}"
+    out[#out + 1] = (marked or st.arrays[t]) and "[]" or "{}"
     return nil
   end
   st.open[t] = depth + 1
@@ -459,7 +459,7 @@ function write_value(st, v, depth)
   return nil
 end
 
---- encode(value [, root [, level]]) -> string: value as compact JSON.
+--- encode(value [, root [, level [, arrays]]]) -> string: value as compact JSON.
 -- Misuse raises error(message, level): the message names the path of the
 -- offending value from `root` (default "value"), e.g.
 --   intuned: cannot encode body.payload[3].parameters.x: a function
@@ -470,8 +470,10 @@ end
 -- is not UTF-8, a key that is neither a string nor a positive integer, a
 -- table with holes (sparse), a table with both [1].. and string keys
 -- (mixed), a marked array with string keys, a cycle, and more than
--- MAX_DEPTH levels of nesting.
-function M.encode(value, root, level)
+-- MAX_DEPTH levels of nesting. `arrays`, a set of tables, names empty
+-- unmarked tables to write as [] (intuned.body finds them where the
+-- contract wants an array).
+function M.encode(value, root, level, arrays)
   if root ~= nil and type(root) ~= "string" then
     error(format("bad argument #2 to 'encode' (string expected, got %s)", type(root)), 2)
   end
@@ -479,7 +481,7 @@ function M.encode(value, root, level)
     error("bad argument #3 to 'encode' (a positive integer expected)", 2)
   end
   local st = {
-    out = {}, path = {}, open = {}, root = root or "value",
+    out = {}, path = {}, open = {}, root = root or "value", arrays = arrays or {},
     sep = decimal_separator(), plain_order = plain_string_order(),
   }
   if write_value(st, value, 0) then

@@ -64,18 +64,80 @@ function M.job_run_shape(body)
   return nil
 end
 
+local function describe(v)
+  if v == null then
+    return "null"
+  elseif type(v) == "table" then
+    return M.is_object(v) and "an object" or "an array"
+  end
+  return "a " .. type(v)
+end
+
+-- Is v of the JSON type the library reads a member as?
+local function has_type(v, t)
+  if t == "array" then
+    return type(v) == "table" and not M.is_object(v) or (type(v) == "table" and next(v) == nil)
+  elseif t == "object" then
+    return M.is_object(v)
+  end
+  return type(v) == t
+end
+
+-- The check of a 2xx body of operation op (intuned.operations): its kind
+-- (object or array), the types of the members the library reads, and the
+-- operation's own check. Made once per operation.
+function M.validator(op)
+  if op.check ~= nil then
+    return op.check or nil
+  end
+  local kind, fields, own = op.result or "object", op.fields, op.validate
+  local function validate(body)
+    if kind == "array" then
+      if not has_type(body, "array") then
+        return "expected a JSON array, got " .. describe(body)
+      end
+      return nil
+    end
+    if not M.is_object(body) then
+      return "expected a JSON object, got " .. describe(body)
+    end
+    for name, t in pairs(fields or {}) do
+      if not has_type(body[name], t) then
+        return ("response member %s is %s, not %s"):format(name, describe(body[name]),
+          t == "array" and "an array" or "a " .. t)
+      end
+    end
+    return own and own(body)
+  end
+  if kind == "none" then
+    validate = nil -- any 2xx is the success; a body is not read
+  elseif kind == "object" and not fields then
+    validate = own or function(body)
+      if not M.is_object(body) then
+        return "expected a JSON object, got " .. describe(body)
+      end
+    end
+  end
+  op.check = validate or false
+  return validate
+end
+
 -- The values of session:request for one attempt -> body, meta | nil, err.
 -- rq.validate(body) returns a message when a decoded 2xx body is not the
--- promised shape; rq.empty is the result of a 2xx without a body (nil: a
--- body is required).
+-- promised shape; rq.empty, when set, is the result of any 2xx (an
+-- operation that returns nothing); rq.idempotent = false marks a request
+-- that may not be sent twice (a POST), for the retry decision.
 function M.interpret(rq, status, body, meta, curl_code, sent)
   if not status then
-    return nil, errors.transport(body, meta, curl_code, sent)
+    return nil, errors.transport(body, meta, curl_code, sent, rq.idempotent ~= false)
   end
   if status < 200 or status >= 300 then
-    return nil, errors.from_response(status, body, meta)
+    return nil, errors.from_response(status, body, meta, rq.idempotent ~= false)
   end
   meta.status = status
+  if rq.empty ~= nil then
+    return rq.empty, meta -- an operation without a result (204): any 2xx will do
+  end
   if type(body) == "table" then
     -- Decoded: the common case, checked before meta's other fields (reading
     -- a field meta lacks goes through its __index).
@@ -90,9 +152,6 @@ function M.interpret(rq, status, body, meta, curl_code, sent)
     return nil, errors.decode(status, "invalid JSON in response: " .. meta.decode_error, body)
   end
   if body == "" then
-    if rq.empty ~= nil then
-      return rq.empty, meta
-    end
     return nil, errors.decode(status, "empty response body", body)
   end
   local what

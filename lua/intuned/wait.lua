@@ -6,6 +6,8 @@
 local check = require("intuned.check")
 local errors = require("intuned.errors")
 local retry = require("intuned.retry")
+local state = require("intuned.state")
+local final = require("intuned.status")
 
 local M = {}
 
@@ -71,7 +73,7 @@ end
 -- keep_nulls. info = { elapsed, attempts (polls so far), changes }.
 -- The wait ends at its timeout or at the client's deadline, whichever
 -- comes first; every poll, retries included, is clipped to what is left.
-local function wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
+local function wait_for_job_run(self, project, job_id, job_run_id, o)
   local clock, sleep = self.clock, self.sleep
   local started = clock()
   local w = { limit = o.timeout }
@@ -104,7 +106,7 @@ local function wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
           o.on_progress(run, info)
         end
       end
-      if intuned.is_terminal(run) then
+      if final.is_terminal(run) then
         return res, nil, info
       end
     elseif not err.retirable then
@@ -123,16 +125,31 @@ local function wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
   end
 end
 
-function M.install(Client, intuned, internal)
-  function Client:wait_for_job_run(project, job_id, job_run_id, opts)
-    internal.check_client(self, "wait_for_job_run")
-    local o = options(opts)
-    -- Misuse of the ids raises here, before any waiting.
-    check.segment(project, "project", 1)
-    check.segment(job_id, "job_id", 1)
-    check.segment(job_run_id, "job_run_id", 1)
-    return wait_for_job_run(self, intuned, project, job_id, job_run_id, o)
+function M.wait_for_job_run(self, project, job_id, job_run_id, opts)
+  state.check(self, "wait_for_job_run")
+  local o = options(opts)
+  -- Misuse of the ids raises here, before any waiting.
+  check.segment(project, "project", 1)
+  check.segment(job_id, "job_id", 1)
+  check.segment(job_run_id, "job_run_id", 1)
+  return wait_for_job_run(self, project, job_id, job_run_id, o)
+end
+
+-- client:run_job(project, job_id [, opts]) -> what wait_for_job_run returns
+-- Triggers the job, then waits for the run it started. opts: the options of
+-- wait_for_job_run; `request_timeout` and `retry` apply to the trigger too.
+function M.run_job(self, project, job_id, opts)
+  state.check(self, "run_job")
+  local o = options(opts)
+  check.segment(project, "project", 1)
+  check.segment(job_id, "job_id", 1)
+  local started, err = self:trigger_job(project, job_id, {
+    timeout = o.request_timeout, retry = o.retry, deadline = self.deadline,
+  })
+  if not started then
+    return nil, err
   end
+  return wait_for_job_run(self, project, job_id, started.jobRunId, o)
 end
 
 return M

@@ -1,0 +1,49 @@
+-- Every operation of the Intuned Client API, declared once, as data; the
+-- client's methods are made from this table (intuned.client). The contract
+-- is ../shared/openapi/intuned-client.yaml; spec/tools/contract_spec.lua
+-- checks each entry against it (path, method, statuses, body schema) and
+-- that each has its method, emulator route, docs entry and spec.
+--
+-- Fields of an entry:
+--   id        the contract's operationId
+--   method    HTTP method; POSTs are not idempotent, GET, PUT, DELETE are
+--   path      below /{workspaceId}/projects/{projectName}; {name} is a path
+--             parameter, filled from the method's arguments in order
+--   body      the contract schema of the request body, when it has one;
+--             `optional` when it may be left out (then a positional nil)
+--   root      the body argument's name in error messages
+--   query     query parameters the call options take: name -> check
+--   result    "object" (default), "array", or "none" (a 204: the method
+--             returns true)
+--   fields    members of the result the library reads: name -> JSON type
+--   validate  a function(body) -> message for a result of the wrong shape
+--   gone_ok   a 404 on a retry after an attempt that got no answer is a
+--             success (a DELETE: the resource is gone either way)
+
+local response = require("intuned.response")
+
+local QUERY_PAGE = { page_size = "integer", page_number = "integer", sort_by = "string" }
+
+return {
+  -- Jobs
+  list_jobs = { id = "getJobs", method = "GET", path = "/jobs", result = "array" },
+  create_job = { id = "createJob", method = "POST", path = "/jobs", body = "JobCreateRequest",
+    root = "job", fields = { id = "string" } },
+  get_job = { id = "getJob", method = "GET", path = "/jobs/{job_id}" },
+  update_job = { id = "updateJob", method = "PUT", path = "/jobs/{job_id}", body = "JobUpdateRequest",
+    root = "job" },
+  delete_job = { id = "deleteJob", method = "DELETE", path = "/jobs/{job_id}", result = "none",
+    gone_ok = true },
+  pause_job = { id = "pauseJob", method = "POST", path = "/jobs/{job_id}/pause" },
+  resume_job = { id = "resumeJob", method = "POST", path = "/jobs/{job_id}/resume" },
+  trigger_job = { id = "triggerJob", method = "POST", path = "/jobs/{job_id}/trigger",
+    fields = { jobRunId = "string" } },
+
+  -- Job runs
+  list_job_runs = { id = "getJobRuns", method = "GET", path = "/jobs/{job_id}/runs", query = QUERY_PAGE,
+    fields = { jobRuns = "array", totalCount = "number" } },
+  get_job_run = { id = "getJobRun", method = "GET", path = "/jobs/{job_id}/runs/{job_run_id}",
+    validate = response.job_run_shape },
+  terminate_job_run = { id = "terminateJobRun", method = "POST",
+    path = "/jobs/{job_id}/runs/{job_run_id}/terminate" },
+}
