@@ -203,7 +203,7 @@ describe("emulator state", function()
     end)
 
     it("ends as the job's outcome asks, after duration_ms", function()
-      local run = trigger_new("failing-job", { outcome = "FAILURE", duration_ms = 300, payloads = 10 })
+      local run = trigger_new("failing-job", { outcome = "FAILURE", duration_ms = 800, payloads = 10 })
       assert.are.equal("PENDING", get_run("failing-job", run).jobRun.status)
       local body = eventually(function()
         local b = get_run("failing-job", run)
@@ -232,9 +232,9 @@ describe("emulator state", function()
     it("runs of a paused job are PAUSED and go slower", function()
       srv:reset({ paused_factor = 0.05 })
       local started = socket.gettime()
-      local run = trigger_new("pausing-job", { duration_ms = 1000 })
+      local run = trigger_new("pausing-job", { duration_ms = 2000 })
       api:expect(200, "POST", "/jobs/pausing-job/pause")
-      socket.sleep(1.2)
+      socket.sleep(1)
       local paused = get_run("pausing-job", run).jobRun
       assert.are.equal("PAUSED", paused.status)
       api:expect(200, "POST", "/jobs/pausing-job/resume")
@@ -245,7 +245,7 @@ describe("emulator state", function()
         return r.status == "SUCCESS" and r or nil
       end, 5)
       assert.is_table(done)
-      assert.is_true(socket.gettime() - started > 1.5)
+      assert.is_true(socket.gettime() - started > 2.5) -- 2 s of work, and 1 s at a twentieth of the speed
     end)
 
     it("terminates a run: TERMINATED, its counters where they were", function()
@@ -280,7 +280,7 @@ describe("emulator state", function()
       assert.are.same({ "jr_sample_002", "jr_sample_005", "jr_sample_003", "jr_sample_001", "jr_sample_004" },
         ids(page("?sortBy=status,asc/start_time,desc").jobRuns))
       for _, query in ipairs({ "?pageSize=0", "?pageSize=two", "?pageNumber=-1", "?sortBy=start_time",
-        "?sortBy=colour,asc", "?sortBy=start_time,up", "?pageSize=1&pageSize=2" }) do
+        "?sortBy=colour,asc", "?sortBy=start_time,up", "?pageSize=1&pageSize=2", "?page_size=2" }) do
         local res = api:call("GET", "/jobs/my-sample-job/runs" .. query)
         assert.are.same({ 400, "bad-request" }, { res.status, res.json.code }, query)
       end
@@ -332,13 +332,17 @@ describe("emulator state", function()
     end)
 
     it("takes its time from duration_ms or the run_ms option", function()
-      local slow = api:expect(201, "POST", "/run/start", { body = { api = "a", parameters = { duration_ms = 400 } } })
-      assert.are_not.equal("completed", api:expect(200, "GET", "/run/" .. slow.runId .. "/result").status)
-      socket.sleep(0.5)
-      assert.are.equal("completed", api:expect(200, "GET", "/run/" .. slow.runId .. "/result").status)
-      srv:reset({ run_ms = 0 })
-      local quick = api:expect(201, "POST", "/run/start", { body = { api = "a", parameters = {} } })
+      local slow = api:expect(201, "POST", "/run/start", { body = { api = "a", parameters = { duration_ms = 2000 } } })
+      assert.are.equal("pending", api:expect(200, "GET", "/run/" .. slow.runId .. "/result").status)
+      local quick = api:expect(201, "POST", "/run/start", { body = { api = "a", parameters = { duration_ms = 100 } } })
+      socket.sleep(0.3)
       assert.are.equal("completed", api:expect(200, "GET", "/run/" .. quick.runId .. "/result").status)
+      srv:reset({ run_ms = 0 })
+      local instant = api:expect(201, "POST", "/run/start", { body = { api = "a", parameters = {} } })
+      assert.are.equal("completed", api:expect(200, "GET", "/run/" .. instant.runId .. "/result").status)
+      srv:reset({ run_ms = 60000 })
+      local default = api:expect(201, "POST", "/run/start", { body = { api = "a", parameters = {} } })
+      assert.are.equal("pending", api:expect(200, "GET", "/run/" .. default.runId .. "/result").status)
     end)
 
     it("refuses a start without api or parameters, and unknown runs", function()

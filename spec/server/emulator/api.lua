@@ -15,7 +15,6 @@ local auth_sessions = require("emulator.auth_sessions")
 local http = require("emulator.http")
 local job_runs = require("emulator.job_runs")
 local jobs = require("emulator.jobs")
-local json = require("emulator.json")
 local legacy = require("emulator.legacy")
 local run_api = require("emulator.run_api")
 local store = require("emulator.store")
@@ -50,20 +49,6 @@ local OPERATIONS = {
 
 M.OPERATIONS = OPERATIONS
 
-local function decode_body(raw)
-  if not raw or raw:find("^%s*$") then
-    return nil, { field = "body", reason = "a JSON body is required" }
-  end
-  local value, err = json.decode(raw)
-  if value == nil then
-    return nil, { field = "body", reason = err }
-  end
-  if type(value) ~= "table" or json.is_array(value) then
-    return nil, { field = "body", reason = "must be a JSON object" }
-  end
-  return value
-end
-
 -- The checks before the handler: ctx, or nil, status and error body.
 local function prepare(route, entry, raw_body)
   if not http.authorized() then
@@ -87,7 +72,7 @@ local function prepare(route, entry, raw_body)
     end
   end
   if entry.body then
-    local body, problem = decode_body(raw_body)
+    local body, problem = http.json_object(raw_body)
     if not body then
       return nil, http.error(400, problem)
     end

@@ -18,7 +18,6 @@ local check = require("emulator.check")
 local http = require("emulator.http")
 local json = require("emulator.json")
 local progress = require("emulator.progress")
-local run_api = require("emulator.run_api")
 local store = require("emulator.store")
 
 local M = {}
@@ -99,11 +98,10 @@ end
 
 -- Starts an operation of `kind` on session `id`; `asks` holds the controls.
 local function start(ctx, kind, id, asks, running_status)
-  local seconds = (asks.duration_ms or store.options().operation_ms) / 1000
   local op = {
     id = http.random_id(15, "abcdefghijklmnopqrstuvwxyz"),
     kind = kind, session = id, outcome = asks.outcome or "done", run_id = http.random_id(21),
-    progress = progress.new(ctx.now, seconds, asks.polls),
+    progress = progress.asked(ctx.now, asks, store.options().operation_ms),
   }
   store.set(op_key(ctx.project.name, op.id), op)
   local session = settle(ctx.project.name, id, ctx.now)
@@ -232,13 +230,12 @@ local function result(ctx, route, op_id, session_id)
   if not op or (op.route or op.kind) ~= route or (session_id and op.session ~= session_id) then
     return http.error(404, { resource = "operation", operationId = op_id }, "Operation " .. op_id .. " not found")
   end
-  local f = progress.read(op.progress, ctx.now)
+  local phase = progress.phase(progress.read(op.progress, ctx.now))
   store.set(key, op)
   settle(ctx.project.name, op.session, ctx.now)
-  if f < 1 then
-    if f < run_api.PENDING_PART then
-      return 200, { status = "pending" }
-    end
+  if phase == "pending" then
+    return 200, { status = "pending" }
+  elseif phase == "running" then
     return 200, { status = "in_progress", runId = op.run_id }
   end
   return 200, final_body(op)

@@ -8,21 +8,15 @@
 local config = require("emulator.config")
 local faults = require("emulator.faults")
 local http = require("emulator.http")
-local json = require("emulator.json")
 local seed = require("emulator.seed")
 
 local M = {}
 
 -- The JSON body as a table ({} when there is none), or nil after answering 400.
 local function body_object()
-  local text = http.read_body()
-  if not text or text:find("^%s*$") then
-    return {}
-  end
-  local value, err = json.decode(text)
-  if type(value) ~= "table" or json.is_array(value) then
-    http.send_error(400, { field = "body", reason = err or "must be a JSON object" })
-    return nil
+  local value, problem = http.json_object(http.read_body(), true)
+  if not value then
+    http.send_error(400, problem)
   end
   return value
 end

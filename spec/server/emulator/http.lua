@@ -87,6 +87,25 @@ function M.read_body()
   return data
 end
 
+--- The JSON object a request body holds: the table, or nil and the details
+-- of a 400 answer. With `optional`, no body at all is {}.
+function M.json_object(text, optional)
+  if not text or text:find("^%s*$") then
+    if optional then
+      return {}
+    end
+    return nil, { field = "body", reason = "a JSON body is required" }
+  end
+  local value, err = json.decode(text)
+  if value == nil then
+    return nil, { field = "body", reason = err }
+  end
+  if type(value) ~= "table" or json.is_array(value) then
+    return nil, { field = "body", reason = "must be a JSON object" }
+  end
+  return value
+end
+
 ---------------------------------------------------------------------------
 -- Responses
 ---------------------------------------------------------------------------

@@ -10,6 +10,12 @@
 -- emulator/progress.lua), payloads (the counters' total, default the number
 -- of payload entries).
 --
+-- Get Job Runs takes the contract's query parameters: pageSize (default: the
+-- page_size option), pageNumber (the first page is 0), sortBy ("field,asc"
+-- or "field,desc" pairs joined by "/", fields among the JobRun's scalar wire
+-- names, null first going up; default created_at,desc). Any other query
+-- parameter is a 400.
+--
 -- Run ids are global: Get Job Run answers from here for every id this module
 -- handed out (or seeded, or whose Job was deleted: 404), and leaves every
 -- other id to the legacy scenarios.
@@ -101,13 +107,14 @@ local function controls(job)
 end
 
 --- Adds a run of `job` in `project` (a name). fields: id, type, created,
--- outcome, total, seconds, polls, stop_at (a fraction: terminated there).
+-- outcome, total, and progress (a record) or seconds and stop_at (a
+-- finished run, or one terminated at that fraction: seeding).
 function M.add(project, job, fields)
   local id = fields.id or ("jr_" .. http.random_id(21, "abcdefghijklmnopqrstuvwxyz0123456789"))
   local run = {
     id = id, project = project, job = job.id, type = fields.type or "MANUAL",
     outcome = fields.outcome or "SUCCESS", total = fields.total or #job.payload,
-    progress = progress.new(fields.created, fields.seconds or 0, fields.polls),
+    progress = fields.progress or progress.new(fields.created, fields.seconds),
     snapshot = snapshot(job),
   }
   if fields.stop_at then
@@ -217,9 +224,9 @@ function M.trigger(ctx)
     return http.error(400, { field = "jobId", reason = "the job is paused" }, "Job " .. job.id .. " is paused")
   end
   local asks = controls(job)
-  local seconds = (asks.duration_ms or store.options().job_run_ms) / 1000
   local run = M.add(ctx.project.name, job, {
-    created = ctx.now, outcome = asks.outcome, total = asks.payloads, seconds = seconds, polls = asks.polls,
+    created = ctx.now, outcome = asks.outcome, total = asks.payloads,
+    progress = progress.asked(ctx.now, asks, store.options().job_run_ms),
   })
   return 200, { jobRunId = run.id, message = "Job triggered successfully" }
 end
@@ -302,7 +309,17 @@ local function query_number(query, name, default, least)
   return n
 end
 
+local QUERY = { pageSize = true, pageNumber = true, sortBy = true }
+
+-- Unknown query parameters are refused rather than ignored, so that a client
+-- sending page_size (say) learns it at once.
 function M.list(ctx)
+  for name in pairs(ctx.query) do
+    if not QUERY[name] then
+      return http.error(400, { field = name, reason = "is not a query parameter of Get Job Runs"
+        .. " (pageSize, pageNumber, sortBy)" })
+    end
+  end
   local size, status, body = query_number(ctx.query, "pageSize", store.options().page_size, 1)
   if not size then
     return status, body

@@ -24,6 +24,21 @@ function M.new(now, seconds, polls)
   return rec
 end
 
+--- A record for what a request asked in `asks` (duration_ms, or polls),
+-- taking `default_ms` when it asked for neither.
+function M.asked(now, asks, default_ms)
+  return M.new(now, (asks.duration_ms or default_ms) / 1000, asks.polls)
+end
+
+--- "pending" for the first quarter of the way, "running" until the end,
+-- then "final" (Run API runs and auth-session operations).
+function M.phase(fraction)
+  if fraction >= 1 then
+    return "final"
+  end
+  return fraction < 0.25 and "pending" or "running"
+end
+
 function M.fraction(rec, now)
   if rec.done >= 1 or rec.stopped then
     return rec.done

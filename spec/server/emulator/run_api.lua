@@ -14,9 +14,6 @@ local store = require("emulator.store")
 
 local M = {}
 
--- Shared with auth-session operations: the first quarter is "pending".
-M.PENDING_PART = 0.25
-
 local START = {
   type = "object", required = { "api", "parameters" },
   fields = {
@@ -40,13 +37,12 @@ function M.start(ctx)
     return http.error(400, problem)
   end
   local asks = ctx.body.parameters
-  local seconds = (asks.duration_ms or store.options().run_ms) / 1000
   local run = {
     id = http.random_id(21),
     api = ctx.body.api,
     parameters = asks,
     outcome = asks.outcome or "completed",
-    progress = progress.new(ctx.now, seconds, asks.polls),
+    progress = progress.asked(ctx.now, asks, store.options().run_ms),
   }
   store.set(run_key(ctx.project.name, run.id), run)
   return 201, { runId = run.id, status = "pending" }
@@ -87,10 +83,10 @@ function M.result(ctx)
   if not run then
     return http.error(404, { resource = "run", runId = id }, "Run " .. id .. " not found")
   end
-  local f = progress.read(run.progress, ctx.now)
+  local phase = progress.phase(progress.read(run.progress, ctx.now))
   store.set(key, run)
-  if f < 1 then
-    return 200, { runId = id, status = f < M.PENDING_PART and "pending" or "started" }
+  if phase ~= "final" then
+    return 200, { runId = id, status = phase == "pending" and "pending" or "started" }
   end
   local body = FINAL[run.outcome](run)
   body.runId, body.status = id, run.outcome
