@@ -47,8 +47,6 @@ local OPERATIONS = {
   updateAuthSessionResult = { auth_sessions.update_result },
 }
 
-M.OPERATIONS = OPERATIONS
-
 -- The checks before the handler: ctx, or nil, status and error body.
 local function prepare(route, entry, raw_body)
   if not http.authorized() then

@@ -4,11 +4,13 @@
 -- runs go slower) or by reads (`polls`: the k-th read of its status sees it
 -- (k-1)/(polls-1) of the way, the polls-th and later ones finished).
 -- A progress record is plain data, stored inside the thing it belongs to:
+--   created  when it started (epoch seconds)
 --   done   fraction reached at `mark` (epoch seconds)
 --   rate   fraction per second from `mark` on (time mode)
 --   base   rate at full speed
 --   polls, reads   (read mode)
---   ended  when it reached 1 (epoch seconds), once it has
+--   ended  when it reached 1, or was stopped (epoch seconds)
+--   stopped  true once stopped short of 1 (terminated)
 local M = {}
 
 function M.new(now, seconds, polls)
