@@ -7,6 +7,9 @@
 # luajit and libluajit-5.1-dev would remove that module).
 # locales: localedef and the de_DE source, for the spec that decodes numbers
 # under a locale whose decimal separator is a comma (scripts/run-specs.sh).
+# python3-jsonschema, python3-yaml: the contract spec checks the emulator's
+# answers against the OpenAPI document (spec/support/validate_contract.py,
+# run as /usr/bin/python3).
 # Targets with more needs pass their own list in PACKAGES (the Makefile's
 # FUZZ_PACKAGES, VALGRIND_PACKAGES, LINT_PACKAGES).
 set -eu
@@ -15,7 +18,8 @@ PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
   lua5.4 liblua5.4-dev libcurl4-openssl-dev
   lua-cjson lua-busted lua-check lua-socket luarocks
   nginx-light libnginx-mod-http-lua tmux
-  lua5.1 liblua5.1-0-dev libluajit2-5.1-dev locales"}
+  lua5.1 liblua5.1-0-dev libluajit2-5.1-dev locales
+  python3-jsonschema python3-yaml"}
 
 missing=""
 for p in $PACKAGES; do

@@ -12,7 +12,8 @@
 --   body      the contract schema of the request body, when it has one;
 --             `optional` when it may be left out (then a positional nil)
 --   root      the body argument's name in error messages
---   query     query parameters the call options take: name -> check
+--   query     query parameters the call options take:
+--             option name -> { wire name, "integer" | "string" }
 --   result    "object" (default), "array", or "none" (a 204: the method
 --             returns true)
 --   fields    members of the result the library reads: name -> JSON type
@@ -22,7 +23,10 @@
 
 local response = require("intuned.response")
 
-local QUERY_PAGE = { page_size = "integer", page_number = "integer", sort_by = "string" }
+local QUERY_PAGE = {
+  page_size = { "pageSize", "integer" }, page_number = { "pageNumber", "integer" },
+  sort_by = { "sortBy", "string" },
+}
 
 return {
   -- Jobs

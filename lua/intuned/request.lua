@@ -93,7 +93,8 @@ local function query_of(op, opts, level)
   end
   table.sort(names)
   for i, name in ipairs(names) do
-    names[i] = name .. "=" .. query_value(opts[name], name, op.query[name], level + 1)
+    local wire, kind = op.query[name][1], op.query[name][2]
+    names[i] = wire .. "=" .. query_value(opts[name], name, kind, level + 1)
   end
   return "?" .. table.concat(names, "&")
 end

@@ -21,7 +21,7 @@ describe("job runs", function()
     local last = assert(client:list_job_runs(P, J, { page_size = 2, page_number = 2 }))
     assert.are.equal(1, #last.jobRuns)
     local sent = srv:requests { operation = "getJobRuns" }
-    assert.truthy(sent[#sent].uri:find("?page_number=2&page_size=2", 1, true), sent[#sent].uri)
+    assert.truthy(sent[#sent].uri:find("?pageNumber=2&pageSize=2", 1, true), sent[#sent].uri)
   end)
 
   it("takes query values as integers or strings", function()
@@ -32,8 +32,8 @@ describe("job runs", function()
   end)
 
   it("sorts as sort_by asks", function()
-    local asc = assert(client:list_job_runs(P, J, { sort_by = "created_at_asc", page_size = 5 }))
-    local desc = assert(client:list_job_runs(P, J, { sort_by = "created_at_desc", page_size = 5 }))
+    local asc = assert(client:list_job_runs(P, J, { sort_by = "created_at,asc", page_size = 5 }))
+    local desc = assert(client:list_job_runs(P, J, { sort_by = "created_at,desc", page_size = 5 }))
     assert.are.equal(asc.jobRuns[1].id, desc.jobRuns[5].id)
   end)
 

@@ -6,6 +6,13 @@
 --   local srv = emulator.start{ tls = true } -- a private one
 --   srv.base_url, srv:url("ok." .. emulator.nonce()), srv:requests(), srv:stop()
 --
+-- The stateful part (see spec/server/emulator.lua for what steers it):
+--   srv:reset{ job_run_ms = 200 }            -- known state and timing
+--   srv:project_url("/jobs/my-sample-job/trigger")
+--   srv:fault{ method = "POST", path = "/trigger$", fault = "reset-after" }
+--   srv:faults(), srv:clear_faults()
+--   srv:requests{ operation = "triggerJob" } -- entries carry body and json
+--
 -- Works on Lua 5.1 to 5.4 and LuaJIT; uses LuaSocket when present (sleeps,
 -- readiness probe) and falls back to the shell and curl otherwise.
 --
@@ -19,11 +26,12 @@ if not has_socket then
 end
 
 local has_cjson, cjson = pcall(require, "cjson")
-local json_decode
+local json_decode, json_encode
 if has_cjson then
-  json_decode = cjson.decode
+  json_decode, json_encode = cjson.decode, cjson.encode
 else
-  json_decode = require("dkjson").decode
+  local dkjson = require("dkjson")
+  json_decode, json_encode = dkjson.decode, dkjson.encode
 end
 
 local M = {}
@@ -243,27 +251,13 @@ end
 -- Readiness
 ---------------------------------------------------------------------------
 
-local function http_get_raw(port, path)
-  if not socket then
-    return capture("curl -s -m 1 http://127.0.0.1:" .. port .. path .. " 2>/dev/null")
-  end
-  local conn = socket.tcp()
-  conn:settimeout(1)
-  if not conn:connect("127.0.0.1", port) then
-    conn:close()
-    return nil
-  end
-  conn:send("GET " .. path .. " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-  local data, _, partial = conn:receive("*a")
-  conn:close()
-  return data or partial
-end
+local http = require("support.http")
 
 -- The ping answers with the prefix: proof that this very nginx is up, not
 -- some other process that happens to hold the port.
 local function answers(port, prefix)
-  local reply = http_get_raw(port, "/__emulator/ping")
-  return reply ~= nil and reply:find(prefix, 1, true) ~= nil
+  local reply = http.request("GET", "http://127.0.0.1:" .. port .. "/__emulator/ping", { timeout = 1 })
+  return reply ~= nil and reply.body:find(prefix, 1, true) ~= nil
 end
 
 -- "ready", "busy" (a port was taken: retry elsewhere) or "failed".
@@ -353,21 +347,90 @@ function Server:url(run_id, opts)
     .. "/runs/" .. encode(run_id)
 end
 
+-- A table filter: every field given must match (uri: a plain substring).
+local function matches(filter, entry)
+  for name, want in pairs(filter) do
+    local got = entry[name]
+    if name == "uri" then
+      if not (got and got:find(want, 1, true)) then
+        return false
+      end
+    elseif got ~= want then
+      return false
+    end
+  end
+  return true
+end
+
 --- Request log entries (tables: method, uri, port, scheme, headers with
--- lower-case names, raw_header, connection, time). `filter`: a plain
--- substring of the raw uri, or a function(entry) -> boolean.
+-- lower-case names, raw_header, connection, time; and when they apply:
+-- body, the raw request body of a POST/PUT/...; json, that body decoded;
+-- operation, the contract's operationId; fault, the fault it got).
+-- `filter`: a plain substring of the raw uri, a function(entry) -> boolean,
+-- or a table of fields that must all match ({ operation = "triggerJob",
+-- method = "POST", uri = "/my-sample-job/" }).
 function Server:requests(filter)
   local entries = {}
   for line in (read_file(self.prefix .. "/requests.log") or ""):gmatch("[^\n]+") do
     local entry = json_decode(line)
+    if entry.body then
+      local ok, value = pcall(json_decode, entry.body)
+      entry.json = ok and value or nil
+    end
     local keep = filter == nil
       or (type(filter) == "function" and filter(entry))
       or (type(filter) == "string" and entry.uri:find(filter, 1, true) ~= nil)
+      or (type(filter) == "table" and matches(filter, entry))
     if keep then
       entries[#entries + 1] = entry
     end
   end
   return entries
+end
+
+--- URL of a path below a project: srv:project_url("/jobs") is
+-- <base_url>/<workspace>/projects/my-project/jobs. opts: project,
+-- workspace (percent-encoded here, unless opts.raw).
+function Server:project_url(path, opts)
+  opts = opts or {}
+  local encode = opts.raw and tostring or encode_segment
+  return self.base_url .. "/" .. encode(opts.workspace or self.workspace_id)
+    .. "/projects/" .. encode(opts.project or M.DEFAULT_PROJECT) .. (path or "")
+end
+
+-- A control route: the decoded answer; raises unless it is a 2xx.
+function Server:control(method, path, body)
+  local res, err = http.request(method, "http://127.0.0.1:" .. self.port .. path,
+    { body = body ~= nil and next(body) ~= nil and json_encode(body) or nil, timeout = 10 })
+  if not res or not res.status or res.status >= 300 then
+    error(("emulator: %s %s failed: %s"):format(method, path,
+      res and res.status and (res.status .. " " .. res.body) or tostring(err)), 3)
+  end
+  return json_decode(res.body)
+end
+
+--- Drops all state and faults, seeds project my-project and sets the
+-- timing options (see spec/server/emulator/seed.lua): job_run_ms, run_ms,
+-- operation_ms, paused_factor, page_size, seed (false: no project at all),
+-- projects (names of more, empty projects). Returns { projects, options }.
+function Server:reset(opts)
+  return self:control("POST", "/__emulator/reset", opts or {})
+end
+
+--- Arms a fault (see spec/server/emulator/faults.lua): { fault, method,
+-- path (Lua pattern) or prefix, times, after, retirable, retry_after }.
+-- Returns it, with its id.
+function Server:fault(spec)
+  return self:control("POST", "/__emulator/faults", spec)
+end
+
+--- The armed faults, each with `left`: how many requests it still gets.
+function Server:faults()
+  return self:control("GET", "/__emulator/faults")
+end
+
+function Server:clear_faults()
+  return self:control("DELETE", "/__emulator/faults").cleared
 end
 
 function Server:clear_log()

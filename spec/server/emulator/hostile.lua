@@ -1,11 +1,34 @@
--- Answers a hostile or broken server gives: the job run scenarios and
--- results files of the emulator whose fields have the wrong JSON type,
--- whose strings carry terminal control sequences, or whose bytes come
--- when nobody asked. emulator.lua adds them to its tables; `h` is the set
--- of its helpers they use (send_json, send_raw, ok_run, results, ...).
+-- Answers a hostile or broken server gives: legacy Get Job Run scenarios
+-- and results files whose fields have the wrong JSON type, whose strings
+-- carry terminal control sequences, or whose bytes come when nobody asked.
+-- legacy.lua adds M.scenarios() to its table and storage.lua asks
+-- M.storage() first.
 local cjson = require("cjson")
+local docs = require("emulator.legacy_docs")
+local http = require("emulator.http")
+local log = require("emulator.log")
+local routes = require("emulator.routes")
 
 local M = {}
+
+-- What the scenarios below use, in one place.
+local h = {
+  send_json = http.send_json, send_raw = http.send_raw, set_headers = http.set_headers,
+  ok_run = docs.ok_run, results = docs.results, ok = docs.ok, ok_body = docs.ok_body,
+  log_event = log.event,
+  log_request = function() log.request({ operation = "getJobRun" }) end,
+  count = function(key) return (ngx.shared.emulator:incr(key, 1, 0)) end,
+  fixed = function(status, body, content_type)
+    return function() return http.send_raw(status, body, content_type) end
+  end,
+  api_params = function(path)
+    local route = routes.match("GET", path)
+    if not route or route.operation ~= "getJobRun" then
+      return nil
+    end
+    return { ws = route.ws, project = route.project, job = route.params.jobId, run = route.params.jobRunId }
+  end,
+}
 
 -- A status and texts that would drive a terminal if written raw: OSC
 -- (set the title), CSI (clear the screen), CR/LF (forge a line), and the
@@ -14,7 +37,7 @@ M.HOSTILE_STATUS = "PENDING\27]0;pwned\7\27[2J"
 M.HOSTILE_TEXT = "line one\r\nforged: SUCCESS\194\155" .. "31mred"
 
 -- A run whose `field` is replaced by `value` (cjson.null for null).
-local function run_with(h, field, value)
+local function run_with(field, value)
   return function(ctx)
     local run = h.ok_run(ctx)
     run[field] = value
@@ -23,13 +46,13 @@ local function run_with(h, field, value)
 end
 
 -- A run whose results field is `value`.
-local function results_with(h, value)
+local function results_with(value)
   return function(ctx)
     return h.send_json(200, { jobRun = h.ok_run(ctx), results = value })
   end
 end
 
-local function signed_url_with(h, value)
+local function signed_url_with(value)
   return function(ctx)
     local res = h.results(ctx)
     res.signed_url = value
@@ -37,7 +60,7 @@ local function signed_url_with(h, value)
   end
 end
 
-local function hostile_run(h)
+local function hostile_run()
   return function(ctx)
     local run = h.ok_run(ctx)
     run.status = M.HOSTILE_STATUS
@@ -49,7 +72,7 @@ local function hostile_run(h)
 end
 
 -- An error body whose texts would drive a terminal.
-local function hostile_error(h)
+local function hostile_error()
   return function()
     return h.send_json(400, {
       code = "bad\27[2J", category = "user\r\nforged", message = M.HOSTILE_TEXT,
@@ -59,7 +82,7 @@ local function hostile_error(h)
 end
 
 -- An error body whose every field has the wrong type.
-local function error_types(h)
+local function error_types()
   return function()
     return h.send_json(400, {
       code = 5, category = { "user" }, message = { text = "x" }, retirable = "yes",
@@ -81,7 +104,7 @@ end
 -- reuses the connection without noticing the waiting bytes reads every
 -- later answer one request late. Logs /__event/stray-sent/<name> once the
 -- stray bytes are out.
-local function stray_connection(h, name, first, ms, stray, serve)
+local function stray_connection(name, first, ms, stray, serve)
   local sock = assert(ngx.req.socket(true))
   sock:send(first)
   ngx.sleep(ms / 1000)
@@ -105,7 +128,7 @@ local function stray_connection(h, name, first, ms, stray, serve)
 end
 
 -- The raw answer the emulator gives to a job run request line.
-local function run_answer(h, line)
+local function run_answer(line)
   local path = line:match("^%u+ (%S+) HTTP/1%.%d$")
   local ctx = path and h.api_params(path:match("^[^?]*"))
   if not ctx then
@@ -115,35 +138,35 @@ local function run_answer(h, line)
     "application/json")
 end
 
-local function stray_run(h, ctx)
+local function stray_run(ctx)
   local run = h.ok_run(ctx)
   run.id = "stray-" .. ctx.run
   return raw_response("200 OK", cjson.encode({ jobRun = run }), "application/json", "\r\nX-Stray: yes")
 end
 
 -- "stray": the ok run, then an unasked run 20 ms later.
-local function stray(h)
+local function stray()
   return function(ctx)
-    return stray_connection(h, ctx.run, raw_response("200 OK", h.ok_body(ctx), "application/json"),
-      20, stray_run(h, ctx), function(line) return run_answer(h, line) end)
+    return stray_connection(ctx.run, raw_response("200 OK", h.ok_body(ctx), "application/json"),
+      20, stray_run(ctx), function(line) return run_answer(line) end)
   end
 end
 
 -- "stray-after-503-MS": 503 (retried), then an unasked run MS later; a
 -- later request for it on a fresh connection gets the ok run.
-local function stray_after_503(h)
+local function stray_after_503()
   return function(ctx, ms)
     if h.count("n:" .. ctx.run) > 1 then
       return h.ok(ctx)
     end
     local busy = "Service Unavailable\n"
-    return stray_connection(h, ctx.run, raw_response("503 Service Unavailable", busy, "text/plain"),
-      tonumber(ms), stray_run(h, ctx), function(line) return run_answer(h, line) end)
+    return stray_connection(ctx.run, raw_response("503 Service Unavailable", busy, "text/plain"),
+      tonumber(ms), stray_run(ctx), function(line) return run_answer(line) end)
   end
 end
 
 -- The ok run behind one header line of `bytes` bytes.
-local function huge_header(h)
+local function huge_header()
   return function(ctx, bytes)
     ngx.header["X-Huge"] = string.rep("h", tonumber(bytes))
     return h.ok(ctx)
@@ -151,7 +174,7 @@ local function huge_header(h)
 end
 
 -- The ok run behind `count` short header lines.
-local function many_headers(h)
+local function many_headers()
   return function(ctx, count)
     for i = 1, tonumber(count) do
       ngx.header["X-Many-" .. i] = "v"
@@ -162,7 +185,7 @@ end
 
 -- The first request gets `first(ctx)`; every later one is held S seconds
 -- before its headers (a stalled server), then answered ok.
-local function first_then_stall(h, first)
+local function first_then_stall(first)
   return function(ctx, seconds)
     if h.count("n:" .. ctx.run) == 1 then
       return first(ctx)
@@ -172,7 +195,7 @@ local function first_then_stall(h, first)
   end
 end
 
-local function running(h)
+local function running()
   return function(ctx)
     local run = h.ok_run(ctx)
     run.status = "PENDING"
@@ -180,40 +203,40 @@ local function running(h)
   end
 end
 
-local function busy(h)
+local function busy()
   return function()
     return h.send_raw(503, "", nil)
   end
 end
 
-function M.scenarios(h)
+function M.scenarios()
   return {
-    { "^first%-503%-then%-stall%-(%d+)$", first_then_stall(h, busy(h)) },
-    { "^first%-running%-then%-stall%-(%d+)$", first_then_stall(h, running(h)) },
-    { "^stray$", stray(h) },
-    { "^stray%-after%-503%-(%d+)$", stray_after_503(h) },
-    { "^huge%-header%-(%d+)$", huge_header(h) },
-    { "^many%-headers%-(%d+)$", many_headers(h) },
+    { "^first%-503%-then%-stall%-(%d+)$", first_then_stall(busy()) },
+    { "^first%-running%-then%-stall%-(%d+)$", first_then_stall(running()) },
+    { "^stray$", stray() },
+    { "^stray%-after%-503%-(%d+)$", stray_after_503() },
+    { "^huge%-header%-(%d+)$", huge_header() },
+    { "^many%-headers%-(%d+)$", many_headers() },
     { "^jobrun%-array$", h.fixed(200, '{"jobRun":[1,2,3]}', "application/json") },
     { "^jobrun%-empty%-array$", h.fixed(200, '{"jobRun":[]}', "application/json") },
     { "^top%-null$", h.fixed(200, "null", "application/json") },
     { "^top%-number$", h.fixed(200, "5", "application/json") },
     { "^top%-string$", h.fixed(200, '"run"', "application/json") },
     { "^top%-array$", h.fixed(200, "[]", "application/json") },
-    { "^jobrun%-status%-number$", run_with(h, "status", 5) },
-    { "^jobrun%-status%-null$", run_with(h, "status", cjson.null) },
-    { "^payloads%-string$", run_with(h, "payloads", "many") },
-    { "^failed%-object$", run_with(h, "failed_runs", { n = 1 }) },
-    { "^results%-null$", results_with(h, cjson.null) },
-    { "^results%-number$", results_with(h, 5) },
-    { "^results%-string$", results_with(h, "results") },
-    { "^results%-array$", results_with(h, { 1, 2 }) },
-    { "^signed%-url%-number$", signed_url_with(h, 7) },
-    { "^signed%-url%-null$", signed_url_with(h, cjson.null) },
-    { "^signed%-url%-malformed$", signed_url_with(h, "http://[::1/x") },
-    { "^hostile%-text$", hostile_run(h) },
-    { "^error%-types$", error_types(h) },
-    { "^hostile%-error$", hostile_error(h) },
+    { "^jobrun%-status%-number$", run_with("status", 5) },
+    { "^jobrun%-status%-null$", run_with("status", cjson.null) },
+    { "^payloads%-string$", run_with("payloads", "many") },
+    { "^failed%-object$", run_with("failed_runs", { n = 1 }) },
+    { "^results%-null$", results_with(cjson.null) },
+    { "^results%-number$", results_with(5) },
+    { "^results%-string$", results_with("results") },
+    { "^results%-array$", results_with({ 1, 2 }) },
+    { "^signed%-url%-number$", signed_url_with(7) },
+    { "^signed%-url%-null$", signed_url_with(cjson.null) },
+    { "^signed%-url%-malformed$", signed_url_with("http://[::1/x") },
+    { "^hostile%-text$", hostile_run() },
+    { "^error%-types$", error_types() },
+    { "^hostile%-error$", hostile_error() },
   }
 end
 
@@ -222,13 +245,13 @@ end
 -- (the real rows); "wait-N-..." answers 429 with Retry-After: N
 -- once; "slow-MS-..." sends the rows in ten pieces over MS milliseconds.
 -- Returns true when it answered.
-function M.storage(name, headers, h)
+function M.storage(name, headers, rows)
   local stray_ms = name:match("^stray%-(%d+)%-")
   if stray_ms and h.count("s:" .. name) == 1 then
-    local rows = raw_response("200 OK", cjson.encode(h.STORAGE_ROWS), "application/json")
-    stray_connection(h, name, raw_response("503 Service Unavailable", "busy\n", "text/plain"),
+    local real = raw_response("200 OK", cjson.encode(rows), "application/json")
+    stray_connection(name, raw_response("503 Service Unavailable", "busy\n", "text/plain"),
       tonumber(stray_ms), raw_response("200 OK", '["stray"]', "application/json"),
-      function() return rows end)
+      function() return real end)
     return true
   end
   local retry_after = name:match("^wait%-(%d+)%-")
@@ -238,7 +261,7 @@ function M.storage(name, headers, h)
   end
   local slow_ms = name:match("^slow%-(%d+)%-")
   if slow_ms then
-    local body = cjson.encode(h.STORAGE_ROWS) .. string.rep(" ", 2000)
+    local body = cjson.encode(rows) .. string.rep(" ", 2000)
     ngx.status = 200
     ngx.header["Content-Type"] = "application/json"
     h.set_headers(headers)

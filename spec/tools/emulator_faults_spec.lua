@@ -1,0 +1,192 @@
+-- Spec of the emulator's faults on any route (spec/server/emulator/faults.lua)
+-- and of its request log with bodies, over support.http, not the client.
+local emulator = require("support.emulator")
+local emulator_api = require("support.emulator_api")
+
+describe("emulator faults", function()
+  local srv, api
+
+  setup(function()
+    srv = emulator.shared()
+    api = emulator_api.new(srv)
+  end)
+
+  before_each(function()
+    srv:reset()
+  end)
+
+  teardown(function()
+    srv:reset()
+  end)
+
+  local function run_count(job)
+    return api:expect(200, "GET", "/jobs/" .. (job or "my-sample-job") .. "/runs").totalCount
+  end
+
+  local TRIGGER = "/jobs/my-sample-job/trigger"
+
+  describe("answering instead of the route", function()
+    it("status-NNN: an error body like the documented ones, retirable only when asked", function()
+      srv:fault({ method = "GET", path = "/jobs$", fault = "status-500" })
+      local res = api:call("GET", "/jobs")
+      assert.are.same({ 500, "internal-server-error", "infrastructure" },
+        { res.status, res.json.code, res.json.category })
+      assert.is_nil(res.json.retirable)
+      assert.is_string(res.json.correlationId)
+      assert.are.equal(200, api:call("GET", "/jobs").status) -- times defaults to 1
+
+      srv:fault({ path = "/jobs$", fault = "status-502", retirable = true })
+      assert.is_true(api:call("GET", "/jobs").json.retirable)
+      srv:fault({ path = "/jobs$", fault = "status-409", retirable = false })
+      res = api:call("GET", "/jobs")
+      assert.are.same({ 409, "conflict", "user", false },
+        { res.status, res.json.code, res.json.category, res.json.retirable })
+    end)
+
+    it("503 without a body, `times` times", function()
+      srv:fault({ prefix = "/api/", fault = "503", times = 2 })
+      local first, second, third = api:call("GET", "/jobs"), api:call("GET", "/auth-sessions"), api:call("GET", "/jobs")
+      assert.are.same({ 503, "", 503, "", 200 }, { first.status, first.body, second.status, second.body, third.status })
+    end)
+
+    it("429 with Retry-After in seconds", function()
+      srv:fault({ fault = "429-7" })
+      local res = api:call("GET", "/jobs")
+      assert.are.same({ 429, "7", "too-many-requests" }, { res.status, res.headers["retry-after"], res.json.code })
+      srv:fault({ fault = "429", retry_after = "3" })
+      assert.are.equal("3", api:call("GET", "/jobs").headers["retry-after"])
+      srv:fault({ fault = "429" })
+      assert.are.equal("1", api:call("GET", "/jobs").headers["retry-after"])
+    end)
+
+    it("invalid-json and big-N answer 200 with a body a client must cope with", function()
+      srv:fault({ fault = "invalid-json" })
+      local res = api:call("GET", "/jobs")
+      assert.are.equal(200, res.status)
+      assert.is_nil(res.json)
+      srv:fault({ fault = "big-300000" })
+      res = api:call("GET", "/jobs")
+      assert.are.equal(200, res.status)
+      assert.is_true(math.abs(#res.body - 300000) < 16)
+      assert.is_string(res.json.pad)
+    end)
+
+    it("reset-before drops the connection without handling the request", function()
+      local before = run_count()
+      srv:fault({ method = "POST", path = "/trigger$", fault = "reset-before" })
+      local res = api:call("POST", TRIGGER)
+      assert.are.same({ "closed", nil }, { res.err, res.status })
+      assert.are.equal(before, run_count())
+    end)
+  end)
+
+  describe("after handling the request", function()
+    it("reset-after handles the request exactly once, then drops the connection", function()
+      local before = run_count()
+      srv:clear_log()
+      srv:fault({ method = "POST", path = "/trigger$", fault = "reset-after" })
+      local res = api:call("POST", TRIGGER)
+      assert.are.same({ "closed", nil }, { res.err, res.status })
+      assert.are.equal(before + 1, run_count())
+      local sent = srv:requests({ operation = "triggerJob" })
+      assert.are.equal(1, #sent)
+      assert.are.equal("reset-after", sent[1].fault)
+      -- The fault is used up: the next trigger is answered.
+      assert.is_string(api:expect(200, "POST", TRIGGER).jobRunId)
+      assert.are.equal(before + 2, run_count())
+    end)
+
+    it("reset-after on a create: the job exists, so sending it again is a 400", function()
+      srv:fault({ method = "POST", path = "/jobs$", fault = "reset-after" })
+      local body = '{"id":"created-once","payload":[],"configuration":{}}'
+      assert.are.equal("closed", api:call("POST", "/jobs", { body = body }).err)
+      assert.are.equal("created-once", api:expect(200, "GET", "/jobs/created-once").id)
+      assert.are.equal(400, api:call("POST", "/jobs", { body = body }).status)
+    end)
+
+    it("stall-MS answers late, having handled the request", function()
+      local before = run_count()
+      local prefix = srv:project_url(TRIGGER):match("^http://[^/]+(/.*)$")
+      srv:fault({ method = "POST", prefix = prefix, fault = "stall-400" })
+      local res = api:call("POST", TRIGGER)
+      assert.are.equal(200, res.status)
+      assert.is_true(res.seconds >= 0.38, tostring(res.seconds))
+      srv:fault({ method = "POST", path = "/trigger$", fault = "stall-2000" })
+      local gave_up = api:call("POST", TRIGGER, { timeout = 0.3 })
+      assert.are.equal("timeout", gave_up.err)
+      assert.are.equal(before + 2, run_count())
+    end)
+
+    it("`after` makes an answering fault replace the route's own answer", function()
+      srv:fault({ method = "POST", path = "/trigger$", fault = "status-500", after = true })
+      local before = run_count()
+      local res = api:call("POST", TRIGGER)
+      assert.are.same({ 500, "internal-server-error" }, { res.status, res.json.code })
+      assert.are.equal("application/json", res.headers["content-type"])
+      assert.are.equal(before + 1, run_count())
+      srv:fault({ method = "DELETE", fault = "503", after = true })
+      local deleted = api:call("DELETE", "/auth-sessions/auth-session-456")
+      assert.are.same({ 503, "" }, { deleted.status, deleted.body })
+      assert.are.equal(404, api:call("GET", "/auth-sessions/auth-session-456").status)
+    end)
+  end)
+
+  describe("matching", function()
+    it("by method, Lua pattern or prefix, in the order armed, on any route", function()
+      srv:fault({ method = "post", path = "/trigger$", fault = "status-503", times = 2 })
+      srv:fault({ path = "/storage/", fault = "status-504" })
+      assert.are.equal(200, api:call("GET", "/jobs").status)
+      assert.are.equal(503, api:call("POST", TRIGGER).status)
+      local left = srv:faults()
+      assert.are.same({ 1, 1 }, { left[1].left, left[2].left })
+      assert.are.equal(2, left[1].times)
+      assert.are.equal(503, api:call("POST", TRIGGER).status)
+      assert.are.equal(200, api:call("POST", TRIGGER).status)
+      local storage = "http://127.0.0.1:" .. srv.port .. "/storage/abc.json"
+      assert.are.equal(504, api:call("GET", nil, { url = storage, key = false }).status)
+      assert.are.equal(200, api:call("GET", nil, { url = storage, key = false }).status)
+      -- The legacy scenarios too.
+      srv:fault({ path = "/runs/ok%.", fault = "503" })
+      assert.are.equal(503, api:call("GET", nil, { url = srv:url("ok." .. emulator.nonce()) }).status)
+      assert.are.same({}, srv:faults())
+    end)
+
+    it("are disarmed by clear_faults and by a reset", function()
+      srv:fault({ fault = "503", times = 5 })
+      srv:fault({ fault = "503" })
+      assert.are.equal(2, srv:clear_faults())
+      assert.are.equal(200, api:call("GET", "/jobs").status)
+      srv:fault({ fault = "503" })
+      srv:reset()
+      assert.are.equal(200, api:call("GET", "/jobs").status)
+    end)
+
+    it("refuses fault specs it cannot follow", function()
+      for _, spec in ipairs({ { fault = "explode" }, { fault = "503", path = "[" }, { fault = "503", times = 0 },
+        { fault = "status-5000" }, { path = "/jobs" }, { fault = "503", colour = "red" } }) do
+        assert.has_error(function() srv:fault(spec) end)
+      end
+    end)
+  end)
+
+  describe("request log", function()
+    it("records each request's body and operationId, so sends can be counted", function()
+      srv:clear_log()
+      local raw = '{"id":"logged-job","payload":[],"configuration":{"requestTimeout":5}}'
+      api:expect(201, "POST", "/jobs", { body = raw })
+      api:expect(200, "POST", TRIGGER)
+      api:expect(200, "POST", TRIGGER)
+      api:expect(200, "GET", "/jobs")
+      local creates = srv:requests({ operation = "createJob" })
+      assert.are.equal(1, #creates)
+      assert.are.equal(raw, creates[1].body)
+      assert.are.equal(5, creates[1].json.configuration.requestTimeout)
+      assert.are.equal(2, #srv:requests({ operation = "triggerJob", method = "POST" }))
+      assert.are.equal(2, #srv:requests({ uri = "/my-sample-job/trigger" }))
+      local listed = srv:requests({ operation = "getJobs" })
+      assert.are.equal(1, #listed)
+      assert.is_nil(listed[1].body)
+      assert.are.equal(4, #srv:requests("/projects/my-project/")) -- control routes are not logged
+    end)
+  end)
+end)
