@@ -108,14 +108,24 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 }
 
 #if LIBCURL_VERSION_NUM >= 0x075000
-/* Runs once the transfer has its connection, just before the request goes
- * out: the last moment to refuse a connection with bytes waiting. */
+/*
+ * Runs once the transfer has its connection, just before the request goes
+ * out: the last moment to refuse a connection with bytes waiting. A second
+ * call for one transfer is libcurl sending the request again on its own (a
+ * reused connection that closed with no answer): refused, since the first
+ * one may have reached the server. Only the caller's retry policy, which
+ * knows whether the request may run twice, sends anything again.
+ */
 static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
                      int local_port)
 {
     intuned_xfer *x = ud;
     (void)primary_ip;
     (void)primary_port;
+    if (x->sent) {
+        x->resent = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
     if (intuned_conns_acquire(x->conns, x->curl, local_ip, local_port, &x->conn)) {
         x->stray = 1;
         return CURL_PREREQFUNC_ABORT;
@@ -159,7 +169,7 @@ static void clear(intuned_xfer *x)
     x->received = 0;
     x->streamed = x->too_large = x->headers_too_large = x->out_of_memory = 0;
     x->write_failed = x->write_errno = 0;
-    x->stray = x->sent = 0;
+    x->stray = x->sent = x->resent = 0;
     x->errbuf[0] = '\0';
 }
 
@@ -288,6 +298,9 @@ static void push_message(lua_State *L, const intuned_xfer *x, CURLcode rc)
         lua_pushfstring(L, "response larger than %d bytes", (int)x->max_bytes);
     else if (x->stray)
         lua_pushliteral(L, "every kept-alive connection had unread bytes waiting");
+    else if (x->resent)
+        lua_pushliteral(L, "the server closed the connection without an answer"
+                           " (the request may have reached it)");
     else if (x->errbuf[0] != '\0' && strcmp(x->errbuf, what) != 0)
         lua_pushfstring(L, "%s: %s", what, x->errbuf);
     else

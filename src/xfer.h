@@ -49,6 +49,7 @@ typedef struct {
     int stray;               /* refused a reused connection with bytes waiting */
     int restarts;            /* times the transfer was started again for that */
     int sent;                /* the request was handed to the connection */
+    int resent;              /* libcurl wanted to send it again: refused */
     int tls;                 /* the request's URL is https */
     char errbuf[CURL_ERROR_SIZE];
     intuned_json_shape shape; /* of the last JSON body, to size tables */

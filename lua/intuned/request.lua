@@ -119,7 +119,8 @@ local function body_of(op, body, level)
     check.fail(("%s is required (a table with the API's fields)"):format(op.root or "body"), level + 1)
   end
   local value, arrays = body_check.check(body, op.body, op.root or "body", level + 1)
-  return json.encode(value, op.root or "body", level + 2, arrays)
+  local text = json.encode(value, op.root or "body", level + 2, arrays)
+  return text -- not a tail call: encode's error level counts this frame
 end
 
 -- The request of one call of op: { method, path, body, validate, empty,

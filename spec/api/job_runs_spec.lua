@@ -9,6 +9,7 @@ describe("job runs", function()
   before_each(function()
     srv = fx.server()
     srv:reset { job_run_ms = 300 }
+    srv:clear_log()
     client, time = fx.client()
   end)
   after_each(function() client:close() end)

@@ -12,6 +12,7 @@ describe("retries of requests that must not run twice", function()
   before_each(function()
     srv = fx.server()
     srv:reset { job_run_ms = 60000 }
+    srv:clear_log()
     client = fx.client()
   end)
   after_each(function()
