@@ -5,11 +5,12 @@ source = {
   url = "git+https://github.com/intuned/intuned-lua.git",
 }
 description = {
-  summary = "Lua client for the Intuned Jobs API (C core on libcurl)",
+  summary = "Lua client for the Intuned Client API (C core on libcurl)",
   detailed = [[
-    Fetches Intuned Job Runs with an authenticated, keep-alive libcurl
-    session and decodes the JSON response straight into Lua tables.
-    Retries with backoff on errors the API marks retirable.
+    The whole Intuned Client API (Jobs, JobRuns, the Run API, AuthSessions)
+    over an authenticated, keep-alive libcurl session, JSON decoded straight
+    into Lua tables. Retries only what cannot run twice, waits with
+    progress, many requests at once, and the `intuned` command line.
   ]],
   license = "MIT",
   homepage = "https://github.com/intuned/intuned-lua",
@@ -28,27 +29,34 @@ build = {
   modules = {
     ["intuned.core"] = {
       sources = {
-        "src/core.c", "src/util.c", "src/clock.c", "src/url.c", "src/conn.c", "src/headers.c",
-        "src/xfer.c", "src/session.c", "src/download.c", "src/batch.c", "src/json.c",
+        "src/batch.c", "src/clock.c", "src/conn.c", "src/core.c", "src/download.c", "src/headers.c",
+        "src/json.c", "src/session.c", "src/url.c", "src/util.c", "src/xfer.c",
       },
       libraries = { "curl" },
       libdirs = { "$(CURL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },
     },
     intuned = "lua/intuned.lua",
+    ["intuned.batch"] = "lua/intuned/batch.lua",
+    ["intuned.body"] = "lua/intuned/body.lua",
     ["intuned.check"] = "lua/intuned/check.lua",
+    ["intuned.cli"] = "lua/intuned/cli.lua",
+    ["intuned.client"] = "lua/intuned/client.lua",
     ["intuned.compat"] = "lua/intuned/compat.lua",
+    ["intuned.download"] = "lua/intuned/download.lua",
     ["intuned.errors"] = "lua/intuned/errors.lua",
     ["intuned.json"] = "lua/intuned/json.lua",
     ["intuned.ngx"] = "lua/intuned/ngx.lua",
-    ["intuned.retry"] = "lua/intuned/retry.lua",
+    ["intuned.operations"] = "lua/intuned/operations.lua",
+    ["intuned.pages"] = "lua/intuned/pages.lua",
     ["intuned.request"] = "lua/intuned/request.lua",
     ["intuned.response"] = "lua/intuned/response.lua",
+    ["intuned.retry"] = "lua/intuned/retry.lua",
+    ["intuned.schemas"] = "lua/intuned/schemas.lua",
     ["intuned.state"] = "lua/intuned/state.lua",
+    ["intuned.status"] = "lua/intuned/status.lua",
+    ["intuned.term"] = "lua/intuned/term.lua",
     ["intuned.wait"] = "lua/intuned/wait.lua",
-    ["intuned.batch"] = "lua/intuned/batch.lua",
-    ["intuned.download"] = "lua/intuned/download.lua",
-    ["intuned.cli"] = "lua/intuned/cli.lua",
   },
   install = {
     bin = { intuned = "bin/intuned" },

@@ -1,6 +1,6 @@
 -- Every operation of the Intuned Client API, declared once, as data; the
 -- client's methods are made from this table (intuned.client). The contract
--- is ../shared/openapi/intuned-client.yaml; spec/tools/contract_spec.lua
+-- is spec/contract/intuned-client.yaml; spec/tools/coverage_spec.lua
 -- checks each entry against it (path, method, statuses, body schema) and
 -- that each has its method, emulator route, docs entry and spec.
 --

@@ -120,6 +120,42 @@ function M.many()
   say(out)
 end
 
+-- The Jobs API inside nginx, through the thread pool: every operation once
+-- on a job made for the occasion (?job=...), each step's outcome reported.
+function M.jobs()
+  local c = client()
+  local job_id = ngx.var.arg_job
+  local steps = {}
+  local function step(name, ok, res, err)
+    steps[#steps + 1] = { name = name, ok = ok and res ~= nil, error = not ok and tostring(res)
+      or (err and tostring(err)) or nil }
+    return res
+  end
+  local function call(name, fn, ...)
+    return step(name, pcall(fn, c, ...))
+  end
+  call("create_job", c.create_job, PROJECT, { id = job_id, payload = intuned.array(),
+    configuration = { maxConcurrentRequests = 2 } })
+  call("list_jobs", c.list_jobs, PROJECT)
+  local job = call("get_job", c.get_job, PROJECT, job_id)
+  if job then
+    job.configuration.maxConcurrentRequests = 3
+  end
+  call("update_job", c.update_job, PROJECT, job_id, job or {})
+  call("pause_job", c.pause_job, PROJECT, job_id)
+  call("resume_job", c.resume_job, PROJECT, job_id)
+  local started = call("trigger_job", c.trigger_job, PROJECT, job_id)
+  call("list_job_runs", c.list_job_runs, PROJECT, job_id, { page_size = 1 })
+  local n = 0
+  for run in c:each_job_run(PROJECT, job_id, { page_size = 1 }) do
+    n = n + (run and 1 or 0)
+  end
+  step("each_job_run", true, n >= 1 or nil, n >= 1 and nil or "no runs")
+  call("terminate_job_run", c.terminate_job_run, PROJECT, job_id, started and started.jobRunId or "x")
+  call("delete_job", c.delete_job, PROJECT, job_id)
+  say({ steps = steps })
+end
+
 -- init_worker_by_lua: no pool can be used here, so only blocking = true
 -- clients may make requests.
 function M.init_worker()

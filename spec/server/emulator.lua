@@ -1,5 +1,5 @@
 -- The local Intuned API emulator, run by nginx's Lua module: the whole
--- contract (../shared/openapi/intuned-client.yaml, 22 operations) with state,
+-- contract (spec/contract/intuned-client.yaml, 22 operations) with state,
 -- plus the legacy Get Job Run scenarios, results files, faults on any route
 -- and control routes for the specs. This file only dispatches; each part
 -- lives in spec/server/emulator/:

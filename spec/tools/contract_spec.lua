@@ -1,4 +1,4 @@
--- The emulator against the contract (../shared/openapi/intuned-client.yaml):
+-- The emulator against the contract (spec/contract/intuned-client.yaml):
 -- every one of its operations is driven on the emulator, through successes
 -- and each documented error status, and every answer is checked against the
 -- response schema the contract gives for that operation and status, by a
@@ -12,7 +12,7 @@ local files = require("support.files")
 
 local PYTHON = "/usr/bin/python3"
 local VALIDATOR = "spec/support/validate_contract.py"
-local CONTRACT = os.getenv("INTUNED_CONTRACT") or "../shared/openapi/intuned-client.yaml"
+local CONTRACT = os.getenv("INTUNED_CONTRACT") or "spec/contract/intuned-client.yaml"
 local OPERATION_COUNT = 22
 
 -- Runs the validator over `records` and returns its report.

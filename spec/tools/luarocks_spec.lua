@@ -44,6 +44,14 @@ local function install_and_fetch(version, interpreter)
 end
 
 describe("luarocks", function()
+  it("names every C file and Lua module of the tree in the rockspec", function()
+    local rockspec = assert(io.open("intuned-scm-1.rockspec")):read("*a")
+    local _, list = compat.run("ls src/*.c lua/intuned/*.lua")
+    for path in list:gmatch("[^\n]+") do
+      assert.truthy(rockspec:find('"' .. path .. '"', 1, true), path .. " is not in the rockspec")
+    end
+  end)
+
   it("builds and installs the rockspec for Lua 5.1 offline, and lua5.1 loads it", function()
     install_and_fetch("5.1", "lua5.1")
   end)

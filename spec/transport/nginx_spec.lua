@@ -59,6 +59,16 @@ describe("nginx", function()
     return json.decode(body), seconds
   end
 
+  it("runs every Jobs and JobRuns operation through the thread pool", function()
+    local report = fetch("/jobs?job=job-in-nginx-" .. fx.id("n"):gsub("[^%w]", ""))
+    local names = {}
+    for _, step in ipairs(report.steps) do
+      assert.is_true(step.ok, step.name .. ": " .. tostring(step.error))
+      names[#names + 1] = step.name
+    end
+    assert.are.equal(11, #names, table.concat(names, ", "))
+  end)
+
   describe("with a thread pool", function()
     it("gives the same decoded result in content_by_lua as in plain Lua", function()
       local client = fx.client()
