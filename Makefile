@@ -48,7 +48,7 @@ VALGRIND_PACKAGES := valgrind
 LINT_PACKAGES     := cppcheck clang-tidy
 
 .PHONY: all deps test test-all embed demo lint install clean bench bench-deps bench-sequential \
-        bench-concurrent check fuzz test-asan test-valgrind lint-c
+        bench-concurrent bench-runs check fuzz test-asan test-valgrind lint-c
 
 all: $(MODULE)
 
@@ -93,7 +93,7 @@ BENCH_DEBS := valgrind lua-socket lua-sec lua-cjson lua-dkjson curl openssl \
 RAW_CURL := $(BUILD)/raw_curl
 # The same module without the stale-bytes guard (src/conn.c), to show its cost.
 NOGUARD_BUILD := build/noguard/$(notdir $(LUA))
-BENCH_TARGETS := bench-sequential bench-concurrent
+BENCH_TARGETS := bench-sequential bench-concurrent bench-runs
 
 bench: $(BENCH_TARGETS)
 
@@ -108,6 +108,11 @@ $(RAW_CURL): bench/raw_curl.c | $(BUILD)/intuned
 bench-concurrent: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) nice -n 10 $(LUA) bench/concurrent.lua
+
+# wait_for_runs against wait_for_run one run after another (bench/many_runs.lua).
+bench-runs: deps
+	@$(MAKE) --no-print-directory all
+	@LUA=$(LUA) BUILD=$(BUILD) nice -n 10 $(LUA) bench/many_runs.lua
 
 bench-sequential: bench-deps
 	@$(MAKE) --no-print-directory all $(RAW_CURL)

@@ -57,6 +57,8 @@ build = {
     ["intuned.status"] = "lua/intuned/status.lua",
     ["intuned.term"] = "lua/intuned/term.lua",
     ["intuned.wait"] = "lua/intuned/wait.lua",
+    ["intuned.waits"] = "lua/intuned/waits.lua",
+    ["intuned.many"] = "lua/intuned/many.lua",
   },
   install = {
     bin = { intuned = "bin/intuned" },

@@ -12,12 +12,13 @@ local batch = require("intuned.batch")
 local check = require("intuned.check")
 local compat = require("intuned.compat")
 local download = require("intuned.download")
+local many = require("intuned.many")
 local operations = require("intuned.operations")
 local pages = require("intuned.pages")
 local request = require("intuned.request")
 local retry = require("intuned.retry")
 local state = require("intuned.state")
-local wait = require("intuned.wait")
+local waits = require("intuned.waits")
 
 local M = {}
 
@@ -169,8 +170,14 @@ for name, op in pairs(operations) do
 end
 
 -- The helpers built on the operations.
-Client.wait_for_job_run = wait.wait_for_job_run
-Client.run_job = wait.run_job
+Client.wait_for_job_run = waits.wait_for_job_run
+Client.run_job = waits.run_job
+Client.wait_for_run = waits.wait_for_run
+Client.run = waits.run
+Client.create_auth_session = waits.create_auth_session
+Client.validate_auth_session = waits.validate_auth_session
+Client.update_auth_session = waits.update_auth_session
+Client.wait_for_runs = many.wait_for_runs
 Client.each_job_run = pages.each_job_run
 Client.get_job_runs = batch.get_job_runs
 Client.download_results = download.download_results

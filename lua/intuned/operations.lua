@@ -9,8 +9,9 @@
 --   method    HTTP method; POSTs are not idempotent, GET, PUT, DELETE are
 --   path      below /{workspaceId}/projects/{projectName}; {name} is a path
 --             parameter, filled from the method's arguments in order
---   body      the contract schema of the request body, when it has one;
---             `optional` when it may be left out (then a positional nil)
+--   body      the contract schema of the request body, when it has one
+--   optional  the body may be left out (a positional nil): this JSON text
+--             is sent instead
 --   root      the body argument's name in error messages
 --   query     query parameters the call options take:
 --             option name -> { wire name, "integer" | "string" }
@@ -50,4 +51,30 @@ return {
     validate = response.job_run_shape },
   terminate_job_run = { id = "terminateJobRun", method = "POST",
     path = "/jobs/{job_id}/runs/{job_run_id}/terminate" },
+
+  -- The Run API
+  start_run = { id = "runApiStart", method = "POST", path = "/run/start", body = "RunStartRequest",
+    root = "request", fields = { runId = "string" } },
+  get_run_result = { id = "runApiResult", method = "GET", path = "/run/{run_id}/result",
+    fields = { status = "string" } },
+
+  -- AuthSessions
+  list_auth_sessions = { id = "getAuthSessions", method = "GET", path = "/auth-sessions", result = "array" },
+  get_auth_session = { id = "getAuthSession", method = "GET", path = "/auth-sessions/{auth_session_id}" },
+  delete_auth_session = { id = "deleteAuthSession", method = "DELETE", path = "/auth-sessions/{auth_session_id}",
+    result = "none", gone_ok = true },
+  start_auth_session_create = { id = "CreateOrUpdateAuthSessionStart", method = "POST",
+    path = "/auth-sessions/create", body = "AuthSessionCreateRequest", fields = { operationId = "string" } },
+  get_auth_session_create_result = { id = "createAuthSessionResult", method = "GET",
+    path = "/auth-sessions/create/{operation_id}/result", fields = { status = "string" } },
+  start_auth_session_validate = { id = "ValidateAuthSessionStart", method = "POST",
+    path = "/auth-sessions/{auth_session_id}/validate/start", body = "AuthSessionValidateRequest",
+    optional = "{}", fields = { operationId = "string" } },
+  get_auth_session_validate_result = { id = "validateAuthSessionResult", method = "GET",
+    path = "/auth-sessions/{auth_session_id}/validate/{operation_id}/result", fields = { status = "string" } },
+  start_auth_session_update = { id = "UpdateAuthSessionStart", method = "POST",
+    path = "/auth-sessions/{auth_session_id}/update", body = "AuthSessionUpdateRequest",
+    fields = { operationId = "string" } },
+  get_auth_session_update_result = { id = "updateAuthSessionResult", method = "GET",
+    path = "/auth-sessions/{auth_session_id}/update/{operation_id}/result", fields = { status = "string" } },
 }

@@ -114,7 +114,7 @@ end
 local function body_of(op, body, level)
   if body == nil then
     if op.optional then
-      return nil
+      return op.optional
     end
     check.fail(("%s is required (a table with the API's fields)"):format(op.root or "body"), level + 1)
   end

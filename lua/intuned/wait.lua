@@ -1,33 +1,27 @@
--- client:wait_for_job_run: poll a job run until it reaches a terminal
--- status, with a growing interval, an overall timeout and a progress
--- callback. Time comes from the client's clock and sleep, so specs drive it
--- without waiting.
+-- The polling engine: every wait of the client (a job run, a Run API run,
+-- an auth-session operation, many runs at once) polls through one `watch`
+-- per thing it waits for, with a growing interval, an overall timeout that
+-- the client's deadline may shorten, and a progress callback. Time comes
+-- from the client's clock and sleep, so specs drive it without waiting.
 
 local check = require("intuned.check")
 local errors = require("intuned.errors")
-local retry = require("intuned.retry")
-local state = require("intuned.state")
 local final = require("intuned.status")
+local retry = require("intuned.retry")
 
 local M = {}
 
 M.DEFAULTS = { interval = 5, max_interval = 60, backoff = 1.5, timeout = 3600 }
 
-local WAIT_OPTIONS = {
+M.OPTIONS = {
   interval = true, max_interval = true, backoff = true, timeout = true, on_progress = true,
   request_timeout = true, retry = true, keep_nulls = true,
 }
 
--- The parts of a run whose change is worth telling the caller about.
-local function fingerprint(run)
-  return table.concat({
-    tostring(run.status), tostring(run.payloads),
-    tostring(run.successful_runs), tostring(run.failed_runs),
-  }, "\0")
-end
-
-local function options(opts)
-  opts = check.options(opts, WAIT_OPTIONS, "wait_for_job_run", 2)
+-- A wait's options (opts of the method `what`); misuse raises at the
+-- caller of the method that called this. `known` replaces M.OPTIONS.
+function M.options(opts, what, known)
+  opts = check.options(opts, known or M.OPTIONS, what, 2)
   local o = {
     interval = check.seconds(opts, "interval", 2) or M.DEFAULTS.interval,
     max_interval = check.seconds(opts, "max_interval", 2) or M.DEFAULTS.max_interval,
@@ -36,6 +30,7 @@ local function options(opts)
     backoff = opts.backoff or M.DEFAULTS.backoff,
     on_progress = check.func(opts, "on_progress", 2),
     keep_nulls = opts.keep_nulls and true or nil,
+    given = opts,
   }
   if opts.retry ~= nil then
     o.retry = check.retry(opts.retry, retry.DEFAULTS, 2)
@@ -49,107 +44,191 @@ local function options(opts)
   return o
 end
 
--- The error of a wait that ran out of time: its own timeout, or the
--- client's deadline when that came first.
-local function timed_out(w, last_run, last_err, polls, elapsed)
-  local status = last_run and last_run.status or "unknown"
-  return nil, errors.new {
+-- The kinds of things to wait for: what they are called, how one poll goes
+-- (with the normal retries of its method), and where the status is.
+M.KINDS = {
+  job_run = {
+    what = "job run",
+    poll = function(client, ids, call) return client:get_job_run(ids[1], ids[2], ids[3], call) end,
+    state = function(res) return res.jobRun end,
+    fields = { "status", "payloads", "successful_runs", "failed_runs" },
+  },
+  run = {
+    what = "run",
+    poll = function(client, ids, call) return client:get_run_result(ids[1], ids[2], call) end,
+    fields = { "status" },
+  },
+  auth_create = {
+    what = "auth-session operation",
+    poll = function(client, ids, call) return client:get_auth_session_create_result(ids[1], ids[2], call) end,
+    fields = { "status" },
+  },
+  auth_validate = {
+    what = "auth-session operation",
+    poll = function(client, ids, call)
+      return client:get_auth_session_validate_result(ids[1], ids[2], ids[3], call)
+    end,
+    fields = { "status" },
+  },
+  auth_update = {
+    what = "auth-session operation",
+    poll = function(client, ids, call)
+      return client:get_auth_session_update_result(ids[1], ids[2], ids[3], call)
+    end,
+    fields = { "status" },
+  },
+}
+
+---------------------------------------------------------------------------
+-- A watch: the state of waiting for one thing
+---------------------------------------------------------------------------
+
+local Watch = {}
+Watch.__index = Watch
+
+-- A watch of `kind` with the wait options o, for a wait that started at
+-- `started` on client's clock. It ends at its timeout, or at the client's
+-- deadline when that comes first.
+function M.watch(client, kind, o, started)
+  local w = setmetatable({
+    client = client, kind = kind, o = o, started = started, limit = o.timeout,
+    interval = o.interval, polls = 0, changes = 0,
+  }, Watch)
+  if client.deadline and client.deadline < o.timeout then
+    w.limit, w.by_deadline = client.deadline, true
+  end
+  w.end_at = started + w.limit
+  return w
+end
+
+-- Seconds left before the watch's end (may be <= 0).
+function Watch:left()
+  return self.end_at - self.client.clock()
+end
+
+-- The options of one poll: clipped to what is left, so neither it nor its
+-- retries run past the end.
+function Watch:call(left)
+  local o = self.o
+  return { timeout = o.request_timeout, retry = o.retry, keep_nulls = o.keep_nulls, deadline = left }
+end
+
+function Watch:info(extra)
+  local info = { elapsed = self.client.clock() - self.started, attempts = self.polls, changes = self.changes }
+  for k, v in pairs(extra or {}) do
+    info[k] = v
+  end
+  return info
+end
+
+local function state_of(kind, res)
+  return kind.state and kind.state(res) or res
+end
+
+-- The parts of the state whose change is worth telling the caller about.
+local function fingerprint(kind, st)
+  local parts = {}
+  for i, name in ipairs(kind.fields) do
+    parts[i] = tostring(st[name])
+  end
+  return table.concat(parts, "\0")
+end
+
+-- A poll's result: tells on_progress when something changed; true when
+-- the status is final. `extra` adds to on_progress's info (wait_for_runs:
+-- index, total, and finished, which counts this one once it is final).
+function Watch:seen(res, extra)
+  self.polls = self.polls + 1
+  local st = state_of(self.kind, res)
+  local done = final.is_terminal(st)
+  self.last, self.last_err = st, nil
+  local now_seen = fingerprint(self.kind, st)
+  if now_seen ~= self.fingerprint then
+    self.fingerprint = now_seen
+    self.changes = self.changes + 1
+    if self.o.on_progress then
+      local info = self:info(extra)
+      if done and info.finished then
+        info.finished = info.finished + 1
+      end
+      self.o.on_progress(st, info)
+    end
+  end
+  return done
+end
+
+-- A poll's failure: true when waiting cannot help (401, 404, ...).
+function Watch:failed(err)
+  self.polls = self.polls + 1
+  if not err.retirable then
+    err.run = self.last
+    return true
+  end
+  self.last_err = err
+  return false
+end
+
+-- How long to sleep before the next poll (never past the end).
+function Watch:delay()
+  local d = math.min(self.interval, math.max(0, self:left()))
+  self.interval = math.min(self.interval * self.o.backoff, self.o.max_interval)
+  return d
+end
+
+-- The error of a watch that ran out of time.
+function Watch:timed_out()
+  local last, last_err = self.last, self.last_err
+  return errors.new {
     kind = "timeout",
-    message = ("job run did not finish within %gs%s (last status %s%s)"):format(
-      w.limit, w.by_deadline and " (the client's deadline)" or "", tostring(status),
+    message = ("%s did not finish within %gs%s (last status %s%s)"):format(
+      self.kind.what, self.limit, self.by_deadline and " (the client's deadline)" or "",
+      tostring(last and last.status or "unknown"),
       last_err and ", last poll failed: " .. last_err.message or ""),
-    run = last_run,
+    run = last,
     last_error = last_err,
-    attempts = polls,
-    elapsed = elapsed,
-    deadline_reached = w.by_deadline or nil,
+    attempts = self.polls,
+    elapsed = self.client.clock() - self.started,
+    deadline_reached = self.by_deadline or nil,
   }
 end
 
--- client:wait_for_job_run(project, job_id, job_run_id [, opts])
---   -> result, nil, info | nil, err
--- opts: interval (first wait, s), max_interval, backoff (growth factor),
--- timeout (whole wait, s), on_progress(run, info), request_timeout, retry,
--- keep_nulls. info = { elapsed, attempts (polls so far), changes }.
--- The wait ends at its timeout or at the client's deadline, whichever
--- comes first; every poll, retries included, is clipped to what is left.
-local function wait_for_job_run(self, project, job_id, job_run_id, o)
-  local clock, sleep = self.clock, self.sleep
-  local started = clock()
-  local w = { limit = o.timeout }
-  if self.deadline and self.deadline < o.timeout then
-    w.limit, w.by_deadline = self.deadline, true
-  end
-  local end_at = started + w.limit
-  local interval = o.interval
-  local polls, changes = 0, 0
-  local seen, last_run, last_err
+---------------------------------------------------------------------------
+-- One wait
+---------------------------------------------------------------------------
+
+-- Polls `ids` of `kind` until final -> result, nil, info | nil, err.
+-- `started`: when the call began (a start-then-wait helper counts its
+-- start against the timeout).
+function M.wait(client, kind, ids, o, started)
+  local w = M.watch(client, kind, o, started or client.clock())
   while true do
-    local left = end_at - clock()
+    local left = w:left()
     if left <= 0 then
-      return timed_out(w, last_run, last_err, polls, clock() - started)
+      return nil, w:timed_out()
     end
-    polls = polls + 1
-    local res, err = self:get_job_run(project, job_id, job_run_id, {
-      timeout = o.request_timeout, retry = o.retry, keep_nulls = o.keep_nulls, deadline = left,
-    })
-    local info = { elapsed = clock() - started, attempts = polls, changes = changes }
+    local res, err = kind.poll(client, ids, w:call(left))
     if res then
-      local run = res.jobRun
-      last_run, last_err = run, nil
-      local now_seen = fingerprint(run)
-      if now_seen ~= seen then
-        seen = now_seen
-        changes = changes + 1
-        info.changes = changes
-        if o.on_progress then
-          o.on_progress(run, info)
-        end
+      if w:seen(res) then
+        return res, nil, w:info()
       end
-      if final.is_terminal(run) then
-        return res, nil, info
-      end
-    elseif not err.retirable then
-      -- 401, 404 and the like will not get better by waiting.
-      err.run = last_run
+    elseif w:failed(err) then
       return nil, err
-    else
-      last_err = err
     end
-    left = end_at - clock()
-    if left <= 0 then
-      return timed_out(w, last_run, last_err, polls, clock() - started)
+    if w:left() <= 0 then
+      return nil, w:timed_out()
     end
-    sleep(math.min(interval, left))
-    interval = math.min(interval * o.backoff, o.max_interval)
+    client.sleep(w:delay())
   end
 end
 
-function M.wait_for_job_run(self, project, job_id, job_run_id, opts)
-  state.check(self, "wait_for_job_run")
-  local o = options(opts)
-  -- Misuse of the ids raises here, before any waiting.
-  check.segment(project, "project", 1)
-  check.segment(job_id, "job_id", 1)
-  check.segment(job_run_id, "job_run_id", 1)
-  return wait_for_job_run(self, project, job_id, job_run_id, o)
-end
-
--- client:run_job(project, job_id [, opts]) -> what wait_for_job_run returns
--- Triggers the job, then waits for the run it started. opts: the options of
--- wait_for_job_run; `request_timeout` and `retry` apply to the trigger too.
-function M.run_job(self, project, job_id, opts)
-  state.check(self, "run_job")
-  local o = options(opts)
-  check.segment(project, "project", 1)
-  check.segment(job_id, "job_id", 1)
-  local started, err = self:trigger_job(project, job_id, {
-    timeout = o.request_timeout, retry = o.retry, deadline = self.deadline,
-  })
-  if not started then
-    return nil, err
+-- The options of the start request of a start-then-wait helper, within
+-- the whole call's time (and the client's deadline).
+function M.start_call(client, o)
+  local limit = o.timeout
+  if client.deadline and client.deadline < limit then
+    limit = client.deadline
   end
-  return wait_for_job_run(self, project, job_id, started.jobRunId, o)
+  return { timeout = o.request_timeout, retry = o.retry, deadline = limit }
 end
 
 return M

@@ -63,8 +63,9 @@ describe("coverage of the contract", function()
       assert.are.equal(c.method, op.method, c.id)
       assert.are.equal(shape(c.path), shape(op.path), c.id)
       assert.are.equal(c.body or "none", op.body or "none", c.id)
-      if c.body then
-        assert.are.equal(not c.body_required, op.optional == true, c.id .. ": body optional")
+      if c.body and op.optional then
+        -- a body the contract requires may be left out only where the client sends one for it
+        assert.is_true(not c.body_required or op.optional == "{}", c.id .. ": an empty body is sent")
       end
       local none = c.success[1] == 204
       assert.are.equal(none, op.result == "none", c.id .. ": a 204 gives true")

@@ -51,6 +51,44 @@ describe("examples", function()
     assert.are.equal(404, gone.status)
   end)
 
+  it("run_api.lua starts a run, shows its progress and prints its result", function()
+    fx.server():reset { run_ms = 300 }
+    local out, ok = run_example("examples/run_api.lua", "my-project details url=https://example.com/x n=3",
+      "POLL_INTERVAL=0.05")
+    assert.is_true(ok, out)
+    assert.truthy(out:find("pending", 1, true), out)
+    assert.truthy(out:find("completed", 1, true), out)
+    assert.truthy(out:find('result: {', 1, true), out)
+    assert.truthy(out:find('"url":"https:', 1, true), out)
+  end)
+
+  it("run_api.lua exits 1 for a run that failed", function()
+    fx.server():reset { run_ms = 200 }
+    local out, ok = run_example("examples/run_api.lua", "my-project details outcome=failed", "POLL_INTERVAL=0.05")
+    assert.is_false(ok)
+    assert.truthy(out:find(" failed: Script timed out", 1, true), out)
+  end)
+
+  it("many_runs.lua starts 100 runs, waits for all, reports the failures", function()
+    fx.server():reset { run_ms = 300 }
+    local out, ok = run_example("examples/many_runs.lua", "my-project page 100", "POLL_INTERVAL=0.05")
+    assert.is_true(ok, out)
+    assert.truthy(out:find("started 100 runs", 1, true), out)
+    assert.truthy(out:find("100 of 100 finished", 1, true), out)
+    assert.truthy(out:find("100 completed, 0 did not", 1, true), out)
+  end)
+
+  it("many_runs.lua names the runs that did not complete and exits 1", function()
+    local srv = fx.server()
+    srv:reset { run_ms = 300 }
+    srv:fault { method = "GET", path = "/result$", fault = "status-404", times = 2 }
+    local out, ok = run_example("examples/many_runs.lua", "my-project page 20", "POLL_INTERVAL=0.05")
+    srv:clear_faults()
+    assert.is_false(ok)
+    assert.are.equal(2, select(2, out:gsub("%(run [^)]+%): intuned: api error %(HTTP 404%)", "")), out)
+    assert.truthy(out:find("18 completed, 2 did not", 1, true), out)
+  end)
+
   it("poll_job_run.lua polls until the run is terminal", function()
     local out, ok = run_example("examples/poll_job_run.lua", "my-project my-job " .. fx.id("progress-1") .. " 0.2")
     assert.is_true(ok, out)
