@@ -103,6 +103,33 @@ describe("coverage of the contract", function()
     end
   end)
 
+  it("documents each operation with the arguments its method takes", function()
+    local docs = files.read("docs/api.md")
+    local request = require("intuned.request")
+    for _, c in ipairs(ops) do
+      local entry = index[c.id]
+      local op = entry.op
+      assert.are.equal(#c.params, request.param_count(op), c.id) -- also splits op.path into op.parts
+      local args = { "project" }
+      for i = 2, #op.parts, 2 do args[#args + 1] = op.parts[i] end
+      local sig = table.concat(args, ", ")
+      if op.body then
+        sig = sig .. (op.optional and " [, body, opts]" or (", " .. (op.root or "body") .. " [, opts]"))
+      else
+        sig = sig .. " [, opts]"
+      end
+      local heading = "### `client:" .. entry.name .. "(" .. sig .. ")"
+      assert.truthy(docs:find(heading, 1, true), "docs/api.md lacks " .. heading)
+    end
+  end)
+
+  it("documents no method the client does not have", function()
+    local Client = require("intuned.client").Client
+    for name in files.read("docs/api.md"):gmatch("### `client:([%w_]+)%(") do
+      assert.are.equal("function", type(Client[name]), "docs/api.md documents client:" .. name)
+    end
+  end)
+
   it("calls each method in a spec", function()
     local specs = spec_texts()
     for _, c in ipairs(ops) do
