@@ -132,7 +132,7 @@ static int temp_commit(temp_file *t, const char *path)
  * nil; any other status leaves path alone and returns its body as
  * session:request does. meta.bytes counts the body bytes.
  */
-int intuned_download(lua_State *L)
+static int session_download(lua_State *L)
 {
     intuned_session *s = intuned_session_check(L, 1);
     const char *path = luaL_checkstring(L, 3);
@@ -168,6 +168,8 @@ int intuned_download(lua_State *L)
     return n;
 }
 
+/* After intuned_session_init: adds session:download to the session's
+ * methods, so session.c does not depend on this file. */
 void intuned_download_init(lua_State *L)
 {
     if (luaL_newmetatable(L, TEMP_MT)) {
@@ -177,4 +179,9 @@ void intuned_download_init(lua_State *L)
         lua_setfield(L, -2, "__name");
     }
     lua_pop(L, 1);
+    luaL_getmetatable(L, INTUNED_SESSION_MT);   /* -> .., session mt */
+    lua_getfield(L, -1, "__index");              /* -> .., mt, methods */
+    lua_pushcfunction(L, session_download);
+    lua_setfield(L, -2, "download");
+    lua_pop(L, 2);
 }

@@ -17,8 +17,7 @@ void intuned_session_init(lua_State *L);     /* curl_global_init, metatable */
 int intuned_session_new(lua_State *L);       /* core.session(opts) */
 
 /* download.c */
-void intuned_download_init(lua_State *L);    /* its temporary file's metatable */
-int intuned_download(lua_State *L);          /* session:download(target, path [, timeout]) */
+void intuned_download_init(lua_State *L);    /* session:download, after intuned_session_init */
 
 /* batch.c */
 void intuned_batch_init(lua_State *L);       /* batch metatable */

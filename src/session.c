@@ -25,7 +25,6 @@
 #include "util.h"
 #include "xfer.h"
 
-#define SESSION_MT "intuned.session"
 #define DEFAULT_MAX_RESPONSE_BYTES (8u * 1024u * 1024u)
 #define MAX_RESPONSE_BYTES_LIMIT 1073741824.0
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -61,7 +60,7 @@ static void global_init(void)
 
 intuned_session *intuned_session_check(lua_State *L, int idx)
 {
-    session *s = luaL_checkudata(L, idx, SESSION_MT);
+    session *s = luaL_checkudata(L, idx, INTUNED_SESSION_MT);
     if (s->closed)
         luaL_error(L, "intuned: session is closed");
     return s;
@@ -122,13 +121,13 @@ static void session_free(session *s)
 /* Shared by close, __gc and __close: safe to call any number of times. */
 static int session_close(lua_State *L)
 {
-    session_free(luaL_checkudata(L, 1, SESSION_MT));
+    session_free(luaL_checkudata(L, 1, INTUNED_SESSION_MT));
     return 0;
 }
 
 static int session_tostring(lua_State *L)
 {
-    session *s = luaL_checkudata(L, 1, SESSION_MT);
+    session *s = luaL_checkudata(L, 1, INTUNED_SESSION_MT);
     lua_pushfstring(L, "intuned.session (%s%s): %p", s->closed ? "closed" : "open",
                     s->base ? "" : ", keyless", (void *)s);
     return 1;
@@ -309,7 +308,7 @@ int intuned_session_new(lua_State *L)
     s = lua_newuserdata(L, sizeof *s); /* -> opts, session */
     memset(s, 0, sizeof *s);
     s->closed = 1; /* until the handle exists */
-    luaL_getmetatable(L, SESSION_MT);
+    luaL_getmetatable(L, INTUNED_SESSION_MT);
     lua_setmetatable(L, -2);
     s->x.max_bytes = (size_t)max_bytes;
     s->timeout_ms = intuned_opt_millis(L, 1, "timeout", DEFAULT_TIMEOUT_MS);
@@ -416,14 +415,14 @@ static int session_request(lua_State *L)
 
 /* ---- registration ------------------------------------------------------- */
 
+/* download.c adds session:download to these. */
 static const luaL_Reg session_methods[] = {
     {"request", session_request},
-    {"download", intuned_download},
     {NULL, NULL}
 };
 
 void intuned_session_init(lua_State *L)
 {
     pthread_once(&global_once, global_init);
-    intuned_register_type(L, SESSION_MT, session_methods, session_close, session_tostring);
+    intuned_register_type(L, INTUNED_SESSION_MT, session_methods, session_close, session_tostring);
 }

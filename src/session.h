@@ -12,6 +12,8 @@
 #include "conn.h"
 #include "xfer.h"
 
+#define INTUNED_SESSION_MT "intuned.session"
+
 typedef struct intuned_session intuned_session;
 
 /* The session at idx; raises when it is not one or is closed. */

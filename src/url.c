@@ -30,6 +30,9 @@ int intuned_url_check(lua_State *L)
         return 2;
     }
 #endif
+#if LIBCURL_VERSION_NUM < 0x073e00
+    (void)url; /* no URL API before 7.62: libcurl judges it at the request */
+#endif
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -9,6 +9,7 @@
 local core = require("intuned.core")
 local check = require("intuned.check")
 local errors = require("intuned.errors")
+local operations = require("intuned.operations")
 local request = require("intuned.request")
 local response = require("intuned.response")
 local retry = require("intuned.retry")
@@ -17,7 +18,6 @@ local state = require("intuned.state")
 local M = {}
 
 M.DEFAULT_CONCURRENCY = 16
-local MAX_CONCURRENCY = 1024
 -- The longest the scheduler waits on the transfers before it looks at its
 -- wake-up times again (real seconds).
 local MAX_POLL = 1
@@ -30,51 +30,32 @@ local BATCH_OPTIONS = {
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
--- The request path of each entry; misuse raises naming the entry.
-local function paths_of(self, list)
+-- The request of each entry (a get_job_run); misuse raises naming the entry.
+local function requests_of(self, list)
   if type(list) ~= "table" then
     check.fail("get_job_runs expects a list of {project, job_id, job_run_id}", 2)
   end
-  local paths = {}
+  local rqs = {}
   for i = 1, #list do
     local e = list[i]
     if type(e) ~= "table" then
       check.fail(("list[%d] must be a table {project, job_id, job_run_id}, got %s"):format(i, type(e)), 2)
     end
     local where = ("list[%d]."):format(i)
-    paths[i] = self.prefix .. check.segment(e[1] or e.project, where .. "project", 2)
-      .. "/jobs/" .. check.segment(e[2] or e.job_id, where .. "job_id", 2)
-      .. "/runs/" .. check.segment(e[3] or e.job_run_id, where .. "job_run_id", 2)
+    local project, job_id, run_id = e[1] or e.project, e[2] or e.job_id, e[3] or e.job_run_id
+    check.segment(project, where .. "project", 2)
+    check.segment(job_id, where .. "job_id", 2)
+    check.segment(run_id, where .. "job_run_id", 2)
+    rqs[i] = request.build(self, operations.get_job_run, project, job_id, run_id)
   end
-  return paths
+  return rqs
 end
 
 local function options(self, opts)
-  local o = {
-    concurrency = M.DEFAULT_CONCURRENCY, timeout = self.timeout, deadline = self.deadline,
-    policy = self.retry,
-  }
-  if opts == nil then
-    return o
-  end
-  check.options(opts, BATCH_OPTIONS, "get_job_runs", 2)
-  local c = opts.concurrency
-  if c ~= nil then
-    if type(c) ~= "number" or c % 1 ~= 0 or c < 1 or c > MAX_CONCURRENCY then
-      check.fail(("option 'concurrency' must be an integer from 1 to %d"):format(MAX_CONCURRENCY), 2)
-    end
-    o.concurrency = c
-  end
-  o.timeout = check.seconds(opts, "timeout", 2) or o.timeout
-  o.deadline = check.seconds(opts, "deadline", 2) or o.deadline
-  if opts.retry ~= nil then
-    o.policy = check.retry(opts.retry, retry.DEFAULTS, 2)
-  end
-  o.keep_nulls = opts.keep_nulls and true or nil
+  local o = request.options(self, opts, BATCH_OPTIONS, "get_job_runs", 2)
+  o.concurrency = check.concurrency(opts, M.DEFAULT_CONCURRENCY, 2)
   return o
 end
-
-local JOB_RUN = { validate = response.job_run_shape }
 
 -- What the core returns for a request that never started: the deadline
 -- passed while it waited for a free slot.
@@ -83,11 +64,11 @@ local function no_time_left()
 end
 
 -- Runs every entry to its end; fills results[i] = { res, err, meta }.
-local function schedule(self, b, paths, o, results)
+local function schedule(self, b, rqs, o, results)
   local clock = self.clock
   local started = clock()
   local deadline_at = o.deadline and started + o.deadline
-  local n, capacity = #paths, math.min(o.concurrency, #paths)
+  local n, capacity = #rqs, math.min(o.concurrency, #rqs)
   local tasks = {}     -- entry index -> coroutine, while it runs
   local queue = {}     -- entries waiting for a slot, first come first served
   local sleeping = {}  -- entry index -> wake-up time
@@ -121,14 +102,12 @@ local function schedule(self, b, paths, o, results)
         return
       end
     end
-    local ctx = {
-      policy = o.policy, timeout = o.timeout, deadline = deadline,
-      clock = clock, random = self.random,
-      sleep = function(d) coroutine.yield("sleep", d) end,
-    }
+    local ctx = request.context(self, o)
+    ctx.deadline = deadline
+    ctx.sleep = function(d) coroutine.yield("sleep", d) end
     tasks[i] = coroutine.create(function()
       local res, err, meta = retry.run(ctx, function(timeout)
-        return response.interpret(JOB_RUN, coroutine.yield("fetch", timeout))
+        return response.interpret(rqs[i], coroutine.yield("fetch", timeout))
       end)
       return "done", res, err, meta
     end)
@@ -170,7 +149,7 @@ local function schedule(self, b, paths, o, results)
         if timeout <= 0 then
           handle(q[1], coroutine.resume(tasks[q[1]], no_time_left()))
         else
-          b:add(q[1], "GET", paths[q[1]], nil, math.max(timeout, MIN_TIMEOUT), o.keep_nulls)
+          b:add(q[1], "GET", rqs[q[1]].path, nil, math.max(timeout, MIN_TIMEOUT), o.keep_nulls)
           busy = busy + 1
         end
       elseif next_entry <= n then
@@ -204,24 +183,23 @@ end
 -- a C session, so there is no multi handle to share: each entry runs the
 -- ordinary call in an nginx light thread instead, `concurrency` at a time,
 -- and the pool's threads do the requests side by side.
-local function in_light_threads(self, paths, o, results)
+local function in_light_threads(self, rqs, o, results)
   local clock, started = self.clock, self.clock()
   local next_entry = 1
   local function worker()
-    while next_entry <= #paths do
+    while next_entry <= #rqs do
       local i = next_entry
       next_entry = next_entry + 1
       local call = { timeout = o.timeout, policy = o.policy, keep_nulls = o.keep_nulls }
       if o.deadline then
         call.deadline = math.max(o.deadline - (clock() - started), MIN_TIMEOUT)
       end
-      local rq = { method = "GET", path = paths[i], validate = response.job_run_shape }
-      local res, err, meta = request.run(self, rq, call)
+      local res, err, meta = request.run(self, rqs[i], call)
       results[i] = { res = res, err = err, meta = meta }
     end
   end
   local threads = {}
-  for t = 1, math.min(o.concurrency, #paths) do
+  for t = 1, math.min(o.concurrency, #rqs) do
     threads[t] = ngx.thread.spawn(worker) -- luacheck: ignore 113
   end
   for t = 1, #threads do
@@ -235,19 +213,19 @@ end
 -- keep_nulls. Results are in input order; one entry's failure is its own.
 function M.get_job_runs(self, list, opts)
   local st = state.check(self, "get_job_runs")
-  local paths = paths_of(self, list)
+  local rqs = requests_of(self, list)
   local o = options(self, opts)
   local results = {}
-  if #paths == 0 then
+  if #rqs == 0 then
     return results
   end
   local session = st.session
   if type(session) ~= "userdata" then
-    in_light_threads(self, paths, o, results)
+    in_light_threads(self, rqs, o, results)
     return results
   end
-  local b = core.batch(session, math.min(o.concurrency, #paths))
-  local ok, err = pcall(schedule, self, b, paths, o, results)
+  local b = core.batch(session, math.min(o.concurrency, #rqs))
+  local ok, err = pcall(schedule, self, b, rqs, o, results)
   b:close()
   if not ok then
     error(err, 0)

@@ -76,6 +76,20 @@ function M.base_url(v, level, check_url)
   return (v:gsub("/+$", ""))
 end
 
+-- How many requests a call keeps in flight at most (or nil: `default`).
+M.MAX_CONCURRENCY = 1024
+
+function M.concurrency(opts, default, level)
+  local c = opts and opts.concurrency
+  if c == nil then
+    return default
+  end
+  if type(c) ~= "number" or c % 1 ~= 0 or c < 1 or c > M.MAX_CONCURRENCY then
+    fail(("option 'concurrency' must be an integer from 1 to %d"):format(M.MAX_CONCURRENCY), (level or 1) + 1)
+  end
+  return c
+end
+
 -- A string option sent in a header or to libcurl: no control bytes.
 function M.header_string(opts, name, level)
   local v = M.string(opts, name, (level or 1) + 1)

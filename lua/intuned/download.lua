@@ -6,6 +6,7 @@
 local core = require("intuned.core")
 local check = require("intuned.check")
 local errors = require("intuned.errors")
+local request = require("intuned.request")
 local response = require("intuned.response")
 local retry = require("intuned.retry")
 local state = require("intuned.state")
@@ -21,25 +22,17 @@ local DOWNLOAD_OPTIONS = {
 }
 
 local function options(self, opts)
-  opts = check.options(opts, DOWNLOAD_OPTIONS, "download_results", 2)
-  local o = {
-    path = check.string(opts, "path", 2),
-    timeout = check.seconds(opts, "timeout", 2) or self.timeout,
-    deadline = check.seconds(opts, "deadline", 2) or self.deadline,
-    max_bytes = opts.max_bytes or M.DEFAULT_MAX_BYTES,
-    decode = opts.decode,
-    keep_nulls = opts.keep_nulls and true or nil,
-    policy = self.retry,
-  }
+  local o = request.options(self, opts, DOWNLOAD_OPTIONS, "download_results", 2)
+  opts = opts or {}
+  o.path = check.string(opts, "path", 2)
+  o.max_bytes = opts.max_bytes or M.DEFAULT_MAX_BYTES
+  o.decode = opts.decode
   local m = o.max_bytes
   if type(m) ~= "number" or m % 1 ~= 0 or m < 1 or m > MAX_MAX_BYTES then
     check.fail("option 'max_bytes' must be an integer from 1 to 1 GiB", 2)
   end
   if o.path == "" then
     check.fail("option 'path' must not be empty", 2)
-  end
-  if opts.retry ~= nil then
-    o.policy = check.retry(opts.retry, retry.DEFAULTS, 2)
   end
   return o
 end
@@ -117,10 +110,7 @@ end
 -- to a file starts it afresh (the core replaces the file only when a
 -- whole body arrived).
 local function fetch(self, url, o, session)
-  return retry.run({
-    policy = o.policy, timeout = o.timeout, deadline = o.deadline,
-    clock = self.clock, sleep = self.sleep, random = self.random,
-  }, function(timeout)
+  return retry.run(request.context(self, o), function(timeout)
     if o.path then
       return interpret(session:download(url, o.path, timeout))
     end

@@ -16,7 +16,6 @@ local wait = require("intuned.wait")
 local M = {}
 
 M.DEFAULT_CONCURRENCY = 16
-local MAX_CONCURRENCY = 1024
 -- The longest the scheduler waits on the transfers before it looks at the
 -- clock again (real seconds).
 local MAX_POLL = 1
@@ -29,32 +28,17 @@ for k in pairs(wait.OPTIONS) do
   OPTIONS[k] = true
 end
 
-local function concurrency_of(opts)
-  local c = opts and opts.concurrency
-  if c == nil then
-    return M.DEFAULT_CONCURRENCY
-  end
-  if type(c) ~= "number" or c % 1 ~= 0 or c < 1 or c > MAX_CONCURRENCY then
-    check.fail(("option 'concurrency' must be an integer from 1 to %d"):format(MAX_CONCURRENCY), 2)
-  end
-  return c
-end
-
 -- The request of each run's result; misuse raises naming the entry.
-local function requests_of(self, st, project, run_ids)
+local function requests_of(self, project, run_ids)
   if type(run_ids) ~= "table" then
     check.fail("wait_for_runs expects a list of run ids, got " .. type(run_ids), 2)
   end
-  local op = operations.get_run_result
   local rqs = {}
   check.segment(project, "project", 2)
   for i = 1, #run_ids do
     check.segment(run_ids[i], ("run_ids[%d]"):format(i), 2)
-    -- prepare caches the last path per method: no need to, for a list.
-    st.paths.get_run_result = nil
-    rqs[i] = request.prepare(self, st, "get_run_result", op, project, run_ids[i])
+    rqs[i] = request.build(self, operations.get_run_result, project, run_ids[i])
   end
-  st.paths.get_run_result = nil
   return rqs
 end
 
@@ -165,8 +149,8 @@ end
 function M.wait_for_runs(self, project, run_ids, opts)
   local st = state.check(self, "wait_for_runs")
   local o = wait.options(opts, "wait_for_runs", OPTIONS)
-  local concurrency = concurrency_of(opts)
-  local rqs = requests_of(self, st, project, run_ids)
+  local concurrency = check.concurrency(opts, M.DEFAULT_CONCURRENCY, 1)
+  local rqs = requests_of(self, project, run_ids)
   local results = {}
   if #rqs == 0 then
     return results

@@ -124,28 +124,37 @@ local function body_of(op, body, level)
 end
 
 -- The request of one call of op: { method, path, body, validate, empty,
--- idempotent, gone_ok }. A call repeating the previous one's ids (a poll)
--- reuses its request: the ids passed their checks then. Misuse raises at
--- the caller of the method.
-function M.prepare(client, st, name, op, project, a1, a2, body, opts)
-  local query = query_of(op, opts, 2)
-  if not op.body and query == "" then
-    local last = st.paths[name]
-    if last and last[1] == project and last[2] == a1 and last[3] == a2 then
-      return last[4]
-    end
-  end
+-- idempotent, gone_ok }. Misuse raises, blaming the function `level`
+-- frames above the caller of build.
+function M.build(client, op, project, a1, a2, body, opts, level)
+  level = (level or 1) + 1
   local rq = {
     method = op.method,
-    path = path_of(client, op, project, a1, a2, 2) .. query,
+    path = path_of(client, op, project, a1, a2, level) .. query_of(op, opts, level),
     validate = response.validator(op),
     empty = op.result == "none" and true or nil,
     idempotent = op.method ~= "POST",
     gone_ok = op.gone_ok,
   }
   if op.body then
-    rq.body = body_of(op, body, 2)
-  elseif query == "" then
+    rq.body = body_of(op, body, level)
+  end
+  return rq
+end
+
+-- The request of one call of the method `name` (see build). A call
+-- repeating the previous one's ids (a poll) reuses its request: the ids
+-- passed their checks then. Misuse raises at the caller of the method.
+function M.prepare(client, st, name, op, project, a1, a2, body, opts)
+  local plain = not op.body and (not op.query or opts == nil or query_of(op, opts, 2) == "")
+  if plain then
+    local last = st.paths[name]
+    if last and last[1] == project and last[2] == a1 and last[3] == a2 then
+      return last[4]
+    end
+  end
+  local rq = M.build(client, op, project, a1, a2, body, opts, 2)
+  if plain then
     st.paths[name] = { project, a1, a2, rq }
   end
   return rq
