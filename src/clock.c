@@ -8,6 +8,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "interrupt.h"
 #include "intuned.h"
 
 /* core.now() -> seconds on a monotonic clock */
@@ -19,7 +20,8 @@ int intuned_clock_now(lua_State *L)
     return 1;
 }
 
-/* core.sleep(seconds): at most a day, restarted when a signal cuts it short */
+/* core.sleep(seconds): at most a day, restarted when a signal cuts it
+ * short, unless that signal was an interrupt being caught (interrupt.h). */
 int intuned_clock_sleep(lua_State *L)
 {
     lua_Number secs = luaL_checknumber(L, 1);
@@ -30,7 +32,7 @@ int intuned_clock_sleep(lua_State *L)
         secs = 86400.0;
     ts.tv_sec = (time_t)secs;
     ts.tv_nsec = (long)((secs - (lua_Number)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &rest) != 0 && errno == EINTR)
+    while (!intuned_interrupted() && nanosleep(&ts, &rest) != 0 && errno == EINTR)
         ts = rest;
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * core.c: the entry point of intuned.core. It only wires the other files
  * together: sessions (session.c, download.c), batches (batch.c), the clock
- * (clock.c), URL checks (url.c) and the decoder (json.c).
+ * (clock.c), URL checks (url.c), Ctrl-C (interrupt.c) and the decoder
+ * (json.c).
  */
 #include <curl/curl.h>
 #include <lua.h>
@@ -18,6 +19,8 @@ static const luaL_Reg core_functions[] = {
     {"now", intuned_clock_now},
     {"sleep", intuned_clock_sleep},
     {"check_url", intuned_url_check},
+    {"catch_interrupts", intuned_interrupt_catch},
+    {"interrupted", intuned_interrupt_check},
     {NULL, NULL}
 };
 

@@ -27,6 +27,10 @@ int intuned_batch_new(lua_State *L);         /* core.batch(session, slots) */
 int intuned_clock_now(lua_State *L);         /* core.now(): monotonic seconds */
 int intuned_clock_sleep(lua_State *L);       /* core.sleep(seconds) */
 
+/* interrupt.c */
+int intuned_interrupt_catch(lua_State *L);   /* core.catch_interrupts() */
+int intuned_interrupt_check(lua_State *L);   /* core.interrupted([clear]) */
+
 /* url.c */
 int intuned_url_check(lua_State *L);         /* core.check_url(url) */
 

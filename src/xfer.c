@@ -16,6 +16,7 @@
 
 #include "conn.h"
 #include "headers.h"
+#include "interrupt.h"
 #include "json.h"
 #include "xfer.h"
 
@@ -158,6 +159,8 @@ CURLcode intuned_xfer_attach(intuned_xfer *x, CURL *curl, intuned_conns *conns)
 #endif
     if (rc == CURLE_OK && conns != NULL)
         rc = intuned_conns_attach(conns, curl);
+    if (rc == CURLE_OK && intuned_catching())
+        rc = intuned_interrupt_attach(curl);
     return rc;
 }
 
@@ -254,6 +257,8 @@ static int libcurl_header_limit(CURLcode rc, const intuned_xfer *x)
 
 static const char *error_kind(CURLcode rc, const intuned_xfer *x)
 {
+    if (rc == CURLE_ABORTED_BY_CALLBACK && intuned_interrupted())
+        return "interrupted";
     if (x->write_failed)
         return "io";
     if (x->too_large || x->headers_too_large || libcurl_header_limit(rc, x))
@@ -287,7 +292,9 @@ static const char *error_kind(CURLcode rc, const intuned_xfer *x)
 static void push_message(lua_State *L, const intuned_xfer *x, CURLcode rc)
 {
     const char *what = curl_easy_strerror(rc);
-    if (x->write_failed)
+    if (rc == CURLE_ABORTED_BY_CALLBACK && intuned_interrupted())
+        lua_pushliteral(L, "interrupted");
+    else if (x->write_failed)
         lua_pushfstring(L, "cannot write the file: %s", strerror(x->write_errno));
     else if (x->headers_too_large)
         lua_pushfstring(L, "response headers larger than %d bytes", (int)MAX_HEADER_BYTES);
