@@ -4,5 +4,7 @@ files["spec"] = { std = "+busted" }
 files["spec/server"] = { globals = { "ngx" } }
 exclude_files = { "build", "luarocks-tree", "lua_modules" }
 files["lua/intuned/ngx.lua"] = { read_globals = { "ngx" } }
+files["lua/intuned/cosocket.lua"] = { read_globals = { "ngx" } }
+files["lua/intuned/transport.lua"] = { read_globals = { "ngx" } }
 files["spec/nginx"] = { globals = { "ngx" } }
 files["examples/openresty"] = { globals = { "ngx" } }

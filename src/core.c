@@ -19,6 +19,8 @@ static const luaL_Reg core_functions[] = {
     {"now", intuned_clock_now},
     {"sleep", intuned_clock_sleep},
     {"check_url", intuned_url_check},
+    {"head_meta", intuned_headers_lua_meta},
+    {"replace_file", intuned_replace_file},
     {"catch_interrupts", intuned_interrupt_catch},
     {"interrupted", intuned_interrupt_check},
     {NULL, NULL}

@@ -18,6 +18,7 @@ int intuned_session_new(lua_State *L);       /* core.session(opts) */
 
 /* download.c */
 void intuned_download_init(lua_State *L);    /* session:download, after intuned_session_init */
+int intuned_replace_file(lua_State *L);      /* core.replace_file(path, data) */
 
 /* batch.c */
 void intuned_batch_init(lua_State *L);       /* batch metatable */
@@ -30,6 +31,9 @@ int intuned_clock_sleep(lua_State *L);       /* core.sleep(seconds) */
 /* interrupt.c */
 int intuned_interrupt_catch(lua_State *L);   /* core.catch_interrupts() */
 int intuned_interrupt_check(lua_State *L);   /* core.interrupted([clear]) */
+
+/* headers.c */
+int intuned_headers_lua_meta(lua_State *L);  /* core.head_meta(meta, head) */
 
 /* url.c */
 int intuned_url_check(lua_State *L);         /* core.check_url(url) */

@@ -1,65 +1,40 @@
--- Transport for nginx's Lua module (OpenResty style).
---
--- A libcurl call made in an nginx worker would stall its event loop, and
--- with it every other request of that worker. So inside nginx each HTTP
--- exchange runs in a thread pool through ngx.run_worker_thread:
+-- The thread-pool transport for nginx's Lua module: the fallback for what
+-- cosockets cannot do (an HTTP proxy, phases without cosockets). Each
+-- exchange runs the C core in nginx's thread pool through
+-- ngx.run_worker_thread:
 --
 --   thread_pool intuned threads=4;   # main context of nginx.conf
 --
 -- How ngx.run_worker_thread(pool, module, func, args...) shapes this file:
---   - func runs in one of a pool of separate Lua VMs (lua_worker_thread_vm_pool_size),
---     each used by one task at a time and kept between tasks, with the
---     worker's package.path and package.cpath. Module state survives, so
---     each VM caches its libcurl sessions here and keeps connections alive.
---   - Arguments and results are copied between VMs: nil, booleans, numbers,
---     strings, light userdata (intuned.null) and tables of those. No
---     functions, no full userdata, no metatables: the session is never
---     passed, only its options; error objects are built on the caller's side.
---   - It is allowed in rewrite, access and content handlers and ngx.timer
---     callbacks, where the calling coroutine yields while the pool works.
--- Anywhere else (init_worker, set_by, log, filters), or without a pool, the
--- client raises instead of blocking, unless it was made with blocking = true.
+--   - func runs in one of a pool of separate Lua VMs (at most
+--     lua_worker_thread_vm_pool_size: 100 up to lua-nginx-module 0.10.26,
+--     10 from 0.10.27), each used by one task at a time and kept between
+--     tasks. Module state survives, so each VM keeps its libcurl sessions
+--     here, and with them their connections.
+--   - Arguments and results are copied between VMs: nil, booleans,
+--     numbers, strings and tables of those. So the pool returns the raw
+--     body and header block as strings, and the worker decodes them (no
+--     copy of a decoded table, no metatable lost on the way).
+--   - A semaphore sized to the VM limit queues the callers, first come
+--     first served, when every VM is busy.
+
+local core = require("intuned.core")
+local response = require("intuned.response")
 
 local M = {}
 
 M.DEFAULT_POOL = "intuned"
 
--- What ngx.run_worker_thread says when all its VMs are busy, and how long
--- to wait between tries then (seconds).
-local NO_VM = "no available Lua vm"
-local VM_WAIT_FIRST, VM_WAIT_MAX = 0.002, 0.05
-
--- Phases where ngx.run_worker_thread may be called.
-local POOL_PHASES = { rewrite = true, access = true, content = true, timer = true }
-
-local function fail(message)
-  error("intuned: " .. message, 0)
-end
-
 ---------------------------------------------------------------------------
 -- Pool side: runs in the Lua VMs of nginx's thread pool
 ---------------------------------------------------------------------------
 
--- Sessions of this VM by their options. The cap only guards against a
--- caller that makes endless distinct clients; normal use has one entry.
+-- Sessions of this VM by the key the worker gave them. The cap only guards
+-- against a caller that makes endless distinct clients.
 local MAX_SESSIONS = 16
 local sessions, session_count = {}, 0
 
-local function options_key(opts)
-  local names = {}
-  for name in pairs(opts) do
-    names[#names + 1] = name
-  end
-  table.sort(names)
-  local parts = {}
-  for i, name in ipairs(names) do
-    parts[i] = name .. "=" .. tostring(opts[name])
-  end
-  return table.concat(parts, "\0")
-end
-
-local function pool_session(opts)
-  local key = options_key(opts)
+local function pool_session(key, opts)
   local session = sessions[key]
   if session then
     return session
@@ -70,34 +45,43 @@ local function pool_session(opts)
     end
     sessions, session_count = {}, 0
   end
-  session = require("intuned.core").session(opts)
+  session = core.session(opts)
   sessions[key] = session
   session_count = session_count + 1
   return session
 end
 
--- Called by ngx.run_worker_thread: one HTTP exchange on this VM's session
--- for `opts`. Returns what session:request returns.
-function M.pool_request(opts, method, path, body, timeout, keep_nulls)
-  local status, res, meta, curl_code, sent = pool_session(opts):request(method, path, body, timeout,
-    keep_nulls)
-  if status then
-    -- meta.headers is built on first read through a metatable, and
-    -- metatables do not cross to the worker's VM: build it here.
-    meta.headers = meta.headers
-    setmetatable(meta, nil)
+-- What crosses back to the worker: status, body, header block,
+-- content type, reused, bytes; or nil, kind, message, curl_code, sent.
+local function flat(status, body, meta, code, sent)
+  if not status then
+    return nil, body, meta, code, sent
   end
-  return status, res, meta, curl_code, sent
+  return status, body, getmetatable(meta)[1], meta.content_type, meta.reused, meta.bytes
 end
 
--- How many sessions this pool VM holds (for tests and diagnostics).
-function M.pool_sessions()
-  return session_count
+-- Called by ngx.run_worker_thread: one request on this VM's session.
+function M.pool_request(key, opts, method, target, body, timeout)
+  return flat(pool_session(key, opts):request(method, target, body, timeout, nil, true))
+end
+
+-- Called by ngx.run_worker_thread: one download to a file, in the thread.
+function M.pool_download(key, opts, target, path, timeout)
+  return flat(pool_session(key, opts):download(target, path, timeout))
 end
 
 ---------------------------------------------------------------------------
--- Caller side: the nginx worker's own VM
+-- Worker side: the nginx worker's own VM
 ---------------------------------------------------------------------------
+
+-- Phases where ngx.run_worker_thread may be called.
+local POOL_PHASES = { rewrite = true, access = true, content = true, timer = true }
+
+local KEEP_NULLS = { keep_nulls = true }
+
+local function fail(message)
+  error("intuned: " .. message, 0)
+end
 
 local function no_pool(pool)
   fail(("nginx has no thread pool '%s': add `thread_pool %s threads=4;` to the main context"
@@ -105,81 +89,135 @@ local function no_pool(pool)
     .. " worker itself (this stalls its event loop while a request runs)"):format(pool, pool))
 end
 
--- A session with the interface of intuned.core's (request, close) that sends
--- each request to the pool. The options, API key included, stay in this
--- closure: they are not reachable as fields of the client.
-local function pool_session_proxy(opts, pool)
-  local proxy = {}
-  local run_worker_thread = ngx.run_worker_thread
-  local closed = false
+-- The VM limit of this lua-nginx-module, when the client does not say.
+local function default_vms()
+  local v = ngx.config and ngx.config.ngx_lua_version or 0
+  return v >= 10027 and 10 or 100
+end
 
-  function proxy.request(_, method, path, body, timeout, keep_nulls)
-    if closed then
-      fail("session is closed")
-    end
-    if not run_worker_thread then
-      no_pool(pool)
-    end
-    local phase = ngx.get_phase()
-    if not POOL_PHASES[phase] then
-      fail(("cannot use nginx's thread pool in the %s phase (only in rewrite, access, content"
-        .. " and ngx.timer callbacks); make the client with blocking = true to run the"
-        .. " request in the worker itself"):format(phase))
-    end
-    -- Every VM busy (more requests at once than lua_worker_thread_vm_pool_size):
-    -- wait for one, within the attempt's timeout, rather than fail a burst.
-    local give_up = ngx.now() + (timeout or opts.timeout)
-    local pause = VM_WAIT_FIRST
-    local ok, status, res, meta, curl_code, sent
-    while true do
-      ok, status, res, meta, curl_code, sent = run_worker_thread(pool, "intuned.ngx", "pool_request",
-        opts, method, path, body, timeout, keep_nulls and true or false)
-      if ok or status ~= NO_VM or ngx.now() + pause > give_up then
-        break
-      end
-      ngx.sleep(pause)
-      ngx.update_time()
-      pause = math.min(pause * 2, VM_WAIT_MAX)
-    end
-    if ok then
-      return status, res, meta, curl_code, sent
-    end
+-- One semaphore per pool name and worker: the VMs are the worker's.
+local semaphores = {}
+
+local function semaphore_for(pool, vms)
+  local sem = semaphores[pool]
+  if not sem then
+    sem = require("ngx.semaphore").new(vms)
+    semaphores[pool] = sem
+  end
+  return sem
+end
+
+-- A stable name for a session's options, made once per session.
+local function options_key(opts)
+  local names = {}
+  for name in pairs(opts) do
+    names[#names + 1] = name
+  end
+  table.sort(names)
+  for i, name in ipairs(names) do
+    names[i] = name .. "=" .. tostring(opts[name])
+  end
+  return table.concat(names, "\0")
+end
+
+-- Runs func in the pool, waiting (within `timeout`) for a free VM.
+local function in_pool(p, func, timeout, ...)
+  if not ngx.run_worker_thread then
+    no_pool(p.pool)
+  end
+  local phase = ngx.get_phase()
+  if not POOL_PHASES[phase] then
+    fail(("cannot use nginx's thread pool in the %s phase (only in rewrite, access, content"
+      .. " and ngx.timer callbacks); make the client with blocking = true to run the"
+      .. " request in the worker itself"):format(phase))
+  end
+  local sem = semaphore_for(p.pool, p.vms)
+  local got = sem:wait(timeout)
+  if not got then
+    return false, "no free Lua VM"
+  end
+  local results = { pcall(ngx.run_worker_thread, p.pool, "intuned.ngx", func, p.key, p.opts, ...) }
+  sem:post(1)
+  if not results[1] then
+    error(results[2], 0)
+  end
+  return (table.unpack or unpack)(results, 2, 8) -- luacheck: ignore 143
+end
+
+-- The worker's view of what the pool sent back -> the values of
+-- session:request.
+local function answer(p, ok, status, body, head, ctype, reused, bytes, keep_nulls, raw)
+  if not ok then
     local message = tostring(status)
-    if message == NO_VM then
+    if message == "no free Lua VM" then
       return nil, "timeout", "nginx thread pool: no free Lua VM (lua_worker_thread_vm_pool_size) in time",
         0, false
     end
     if message:find("thread pool", 1, true) and message:find("not found", 1, true) then
-      no_pool(pool)
+      no_pool(p.pool)
     end
     if message:find("module 'intuned.ngx' not found", 1, true) then
       fail("the thread pool's Lua VMs cannot load intuned.ngx: " .. message)
     end
-    -- A full task queue and the like: the request never left, so it is a
-    -- network-class failure and may be retried.
+    -- A full task queue and the like: the request never left.
     return nil, "network", "nginx thread pool: " .. message, 0, false
   end
-
-  function proxy.close()
-    closed = true
+  if not status then
+    return nil, body, head, ctype, reused -- nil, kind, message, curl_code, sent
   end
-
-  return proxy
+  local meta = core.head_meta({ content_type = ctype, reused = reused, bytes = bytes }, head)
+  if raw or body == nil or body == "" or not response.is_json_type(ctype) then
+    return status, body, meta
+  end
+  local value, why, offset = core.decode(body, keep_nulls and KEEP_NULLS or nil)
+  if value == nil and why then
+    meta.decode_error, meta.decode_offset = why, offset
+    return status, body, meta
+  end
+  return status, value, meta
 end
 
--- The transport intuned.new uses inside nginx: sessions that run in
--- `pool`, and a sleep that yields to the event loop where it can.
-function M.transport(pool)
+local Proxy = {}
+Proxy.__index = Proxy
+
+function Proxy:request(method, target, body, timeout, keep_nulls, raw)
+  if self.closed then
+    fail("session is closed")
+  end
+  local t = timeout or self.opts.timeout or 30
+  local ok, status, a, b, c, d, e = in_pool(self, "pool_request", t, method, target, body, timeout)
+  return answer(self, ok, status, a, b, c, d, e, keep_nulls, raw)
+end
+
+function Proxy:download(target, path, timeout)
+  if self.closed then
+    fail("session is closed")
+  end
+  local t = timeout or self.opts.timeout or 30
+  local ok, status, a, b, c, d, e = in_pool(self, "pool_download", t, target, path, timeout)
+  return answer(self, ok, status, a, b, c, d, e, nil, true)
+end
+
+function Proxy:close()
+  self.closed = true
+end
+
+-- The transport intuned.new uses for transport = "pool": sessions that run
+-- in `pool`, at most `vms` requests at once, and a sleep that yields to the
+-- event loop where it can.
+function M.transport(pool, vms)
   pool = pool or M.DEFAULT_POOL
+  vms = vms or default_vms()
   return {
+    name = "pool",
     session = function(opts)
-      return pool_session_proxy(opts, pool)
+      return setmetatable({ opts = opts, key = options_key(opts), pool = pool, vms = vms }, Proxy)
     end,
     sleep = function(seconds)
       if POOL_PHASES[ngx.get_phase()] then
         return ngx.sleep(seconds)
       end
-      return require("intuned.core").sleep(seconds)
+      return core.sleep(seconds)
     end,
   }
 end

@@ -16,7 +16,6 @@
 --             function(sleeps) -> true | false, why
 --   check     optional function(res, err, meta) for more
 local intuned = require("intuned")
-local emulator = require("support.emulator")
 
 local M = {}
 
@@ -153,10 +152,16 @@ end
 
 local counter = 0
 
---- Runs one row against `server` (default: the shared emulator).
--- Returns res, err, meta, time, run_id, client (closed).
-function M.run(row, server)
-  server = server or emulator.shared()
+-- Part of every run id this process makes: a caller that runs the matrix
+-- more than once at a time (nginx, per transport) makes each run distinct.
+M.tag = ""
+
+--- Runs one row against `server` (default: the shared emulator; any table
+-- with base_url, api_key and workspace_id will do, e.g. inside nginx).
+-- `extra`: more client options (a transport). Returns res, err, meta, time,
+-- run_id, client (closed).
+function M.run(row, server, extra)
+  server = server or require("support.emulator").shared()
   local time = fake_time()
   local o = {
     base_url = row.refused and "http://127.0.0.1:1/api/v1/workspace" or server.base_url,
@@ -167,9 +172,10 @@ function M.run(row, server)
     random = function() return 0.5 end,
     timeout = 5,
   }
+  for k, v in pairs(extra or {}) do o[k] = v end
   for k, v in pairs(row.opts or {}) do o[k] = v end
   counter = counter + 1
-  local run_id = ("%s.m%d-%d"):format(row.scenario or "ok", os.time(), counter)
+  local run_id = ("%s.m%s%d-%d"):format(row.scenario or "ok", M.tag, os.time(), counter)
   local client = intuned.new(o)
   local res, err, meta = client:get_job_run(P, J, run_id)
   client:close()

@@ -164,15 +164,20 @@ local function attempt(opts, tree, build)
   assert(compat.execute("chmod 755 " .. shell_quote(prefix) .. " && mkdir " .. shell_quote(prefix .. "/tmp")
     .. " " .. shell_quote(prefix .. "/logs")))
   local port = free_port()
-  local srv = opts.emulator
-  write_file(prefix .. "/app_config.lua", ("return { base_url = %q, api_key = %q, workspace_id = %q }\n")
-    :format(srv.base_url, srv.api_key, srv.workspace_id))
+  local srv, tls = opts.emulator, opts.tls_emulator
+  write_file(prefix .. "/app_config.lua", ("return { base_url = %q, api_key = %q, workspace_id = %q,"
+    .. " tls_base_url = %q, wrong_tls_base_url = %q, ca_file = %q, prefix = %q }\n")
+    :format(srv.base_url, srv.api_key, srv.workspace_id, tls and tls.tls_base_url or "",
+      tls and tls.wrong_tls_base_url or "", tls and tls.ca_file or "", prefix .. "/"))
   local _, uid = compat.run("id -u")
   local values = {
     PREFIX = prefix, ROOT = tree, BUILD = build, PORT = tostring(port),
     MODULES_DIR = opts.modules_dir or "/usr/share/nginx/modules",
     USER_LINE = uid:match("^0%s*$") and "user root;" or "",
     THREAD_POOL = opts.pool and ("thread_pool intuned threads=" .. THREADS .. ";") or "# no thread pool",
+    -- Cosockets verify servers with nginx's own trust: the TLS emulator's CA.
+    TRUST = (tls and opts.trust ~= false) and ("lua_ssl_trusted_certificate " .. tls.ca_file
+      .. "; lua_ssl_verify_depth 2;") or "# no lua_ssl_trusted_certificate",
   }
   write_file(prefix .. "/nginx.conf", opts.conf and opts.conf(values)
     or render(assert(read_file(tree .. "/spec/nginx/nginx.conf.in")), values))
@@ -203,7 +208,8 @@ local function attempt(opts, tree, build)
 end
 
 --- Starts the application's nginx. opts: emulator (a started emulator),
--- pool (configure `thread_pool intuned`), nginx, modules_dir, conf (a
+-- tls_emulator (one started with tls = true: its CA is nginx's trust unless
+-- trust = false), pool (configure `thread_pool intuned`), nginx, modules_dir, conf (a
 -- function(values) -> configuration text, instead of spec/nginx's template;
 -- values: PREFIX, ROOT, BUILD, PORT, USER_LINE, MODULES_DIR, THREAD_POOL).
 function M.start(opts)
