@@ -58,6 +58,7 @@ build = {
     ["intuned.status"] = "lua/intuned/status.lua",
     ["intuned.term"] = "lua/intuned/term.lua",
     ["intuned.transport"] = "lua/intuned/transport.lua",
+    ["intuned.types"] = "lua/intuned/types.lua",
     ["intuned.wait"] = "lua/intuned/wait.lua",
     ["intuned.waits"] = "lua/intuned/waits.lua",
     ["intuned.many"] = "lua/intuned/many.lua",
