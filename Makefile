@@ -121,23 +121,12 @@ bench-sequential: bench-deps
 	  nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
 
 lint: deps
-	luacheck lua spec examples scripts bin/intuned bench
-	$(MAKE) --no-print-directory clean-objs all CFLAGS="$(CFLAGS) -Werror"
-	@$(MAKE) --no-print-directory lint-c
-
-# cppcheck and clang-tidy (checks and reasons in .clang-tidy) over the C core
-# and the fuzz harness; any finding fails. cppcheck reads no system headers,
-# so it is told the two facts it needs, once per Lua generation.
-# scripts/canary.c is left out: its defects are deliberate.
-lint-c:
 	@PACKAGES="$(LINT_PACKAGES)" scripts/deps.sh
-	for v in 501 504; do \
-	  cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	    --std=c99 --inline-suppr -DFLT_EVAL_METHOD=0 -DLUA_VERSION_NUM=$$v -I src src fuzz \
-	    || exit 1; \
-	done
-	clang-tidy --quiet $(SRCS) fuzz/decode_fuzz.c -- -std=c99 -D_POSIX_C_SOURCE=200809L \
-	  -Isrc -I$(LUA_INCDIR) $(if $(CURL_INCDIR),-I$(CURL_INCDIR))
+	@MAKE="$(MAKE)" CFLAGS="$(CFLAGS)" LUA_INCDIR="$(LUA_INCDIR)" CURL_INCDIR="$(CURL_INCDIR)" \
+	  SRCS="$(SRCS)" scripts/lint.sh
+
+# The C part of `make lint` alone (scripts/lint.sh does both).
+lint-c: lint
 
 check: fuzz test-asan test-valgrind
 

@@ -57,13 +57,19 @@ static int temp_gc(lua_State *L)
  */
 static mode_t usual_mode(void)
 {
-    unsigned int mask = 077;
+    unsigned long mask = 077;
     FILE *f = fopen("/proc/self/status", "r");
     if (f != NULL) {
         char line[128];
-        while (fgets(line, sizeof line, f) != NULL)
-            if (sscanf(line, "Umask: %o", &mask) == 1)
+        while (fgets(line, sizeof line, f) != NULL) {
+            if (strncmp(line, "Umask:", 6) == 0) {
+                char *end;
+                unsigned long v = strtoul(line + 6, &end, 8);
+                if (end != line + 6)
+                    mask = v;
                 break;
+            }
+        }
         (void)fclose(f);
     }
     return (mode_t)(0666 & ~mask & 0777);

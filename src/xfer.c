@@ -117,8 +117,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
  * one may have reached the server. Only the caller's retry policy, which
  * knows whether the request may run twice, sends anything again.
  */
-static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
-                     int local_port)
+static int on_prereq(void *ud, char *primary_ip, /* NOLINT(readability-non-const-parameter) */
+                     char *local_ip, int primary_port, int local_port) /* libcurl's callback type */
 {
     intuned_xfer *x = ud;
     (void)primary_ip;
