@@ -139,16 +139,7 @@ M.rows = {
     opts = { timeout = 3 }, ok = true, attempts = 1 },
 }
 
--- A fake clock that only moves when the client sleeps.
-local function fake_time()
-  local t = { now = 1000, sleeps = {} }
-  function t.clock() return t.now end
-  function t.sleep(s)
-    t.sleeps[#t.sleeps + 1] = s
-    t.now = t.now + s
-  end
-  return t
-end
+local fake_time = require("support.fake_time")
 
 local counter = 0
 
