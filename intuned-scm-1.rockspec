@@ -46,6 +46,7 @@ build = {
     ["intuned.cosocket"] = "lua/intuned/cosocket.lua",
     ["intuned.download"] = "lua/intuned/download.lua",
     ["intuned.errors"] = "lua/intuned/errors.lua",
+    ["intuned.fanout"] = "lua/intuned/fanout.lua",
     ["intuned.json"] = "lua/intuned/json.lua",
     ["intuned.ngx"] = "lua/intuned/ngx.lua",
     ["intuned.operations"] = "lua/intuned/operations.lua",

@@ -6,9 +6,9 @@
 -- become wake-up times. A slot is held only while a request is in flight,
 -- so an entry waiting to retry never holds up the others.
 
-local core = require("intuned.core")
 local check = require("intuned.check")
 local errors = require("intuned.errors")
+local fanout = require("intuned.fanout")
 local operations = require("intuned.operations")
 local request = require("intuned.request")
 local response = require("intuned.response")
@@ -18,11 +18,7 @@ local state = require("intuned.state")
 local M = {}
 
 M.DEFAULT_CONCURRENCY = 16
--- The longest the scheduler waits on the transfers before it looks at its
--- wake-up times again (real seconds).
-local MAX_POLL = 1
--- libcurl takes whole milliseconds and 0 means "no limit".
-local MIN_TIMEOUT = 0.001
+local MIN_TIMEOUT = fanout.MIN_TIMEOUT
 
 local BATCH_OPTIONS = {
   concurrency = true, timeout = true, deadline = true, retry = true, keep_nulls = true,
@@ -159,51 +155,25 @@ local function schedule(self, b, rqs, o, results)
         break
       end
     end
-    local soonest = soonest_wake()
-    if busy > 0 then
-      local wait_for = MAX_POLL
-      if soonest then
-        wait_for = math.max(0, math.min(wait_for, soonest - clock()))
-      end
-      for _, d in ipairs(b:wait(wait_for)) do
-        busy = busy - 1
-        handle(d[1], coroutine.resume(tasks[d[1]], unpack(d, 2, 6)))
-      end
-    elseif soonest then
-      -- Nothing in flight: only waits are left, sleep until the first ends.
-      local d = soonest - clock()
-      if d > 0 then
-        self.sleep(d)
-      end
-    end
+    -- In flight: wait for some; nothing in flight: only waits are left,
+    -- sleep until the first ends.
+    busy = busy - fanout.turn(b, busy, soonest_wake(), clock, self.sleep, function(d)
+      handle(d[1], coroutine.resume(tasks[d[1]], unpack(d, 2, 6)))
+    end)
   end
 end
 
--- Inside nginx the client's session is a proxy to nginx's thread pool, not
--- a C session, so there is no multi handle to share: each entry runs the
--- ordinary call in an nginx light thread instead, `concurrency` at a time,
--- and the pool's threads do the requests side by side.
-local function in_light_threads(self, rqs, o, results)
+-- Inside nginx (no multi handle): each entry is the ordinary call, in a
+-- light thread of its own (intuned.fanout).
+local function one_call(self, rqs, o, results)
   local clock, started = self.clock, self.clock()
-  local next_entry = 1
-  local function worker()
-    while next_entry <= #rqs do
-      local i = next_entry
-      next_entry = next_entry + 1
-      local call = { timeout = o.timeout, policy = o.policy, keep_nulls = o.keep_nulls }
-      if o.deadline then
-        call.deadline = math.max(o.deadline - (clock() - started), MIN_TIMEOUT)
-      end
-      local res, err, meta = request.run(self, rqs[i], call)
-      results[i] = { res = res, err = err, meta = meta }
+  return function(i)
+    local call = { timeout = o.timeout, policy = o.policy, keep_nulls = o.keep_nulls }
+    if o.deadline then
+      call.deadline = math.max(o.deadline - (clock() - started), MIN_TIMEOUT)
     end
-  end
-  local threads = {}
-  for t = 1, math.min(o.concurrency, #rqs) do
-    threads[t] = ngx.thread.spawn(worker) -- luacheck: ignore 113
-  end
-  for t = 1, #threads do
-    ngx.thread.wait(threads[t]) -- luacheck: ignore 113
+    local res, err, meta = request.run(self, rqs[i], call)
+    results[i] = { res = res, err = err, meta = meta }
   end
 end
 
@@ -216,20 +186,8 @@ function M.get_job_runs(self, list, opts)
   local rqs = requests_of(self, list)
   local o = options(self, opts)
   local results = {}
-  if #rqs == 0 then
-    return results
-  end
-  local session = st.session
-  if type(session) ~= "userdata" then
-    in_light_threads(self, rqs, o, results)
-    return results
-  end
-  local b = core.batch(session, math.min(o.concurrency, #rqs))
-  local ok, err = pcall(schedule, self, b, rqs, o, results)
-  b:close()
-  if not ok then
-    error(err, 0)
-  end
+  fanout.run(st.session, #rqs, o.concurrency,
+    function(b) schedule(self, b, rqs, o, results) end, one_call(self, rqs, o, results))
   return results
 end
 
