@@ -10,7 +10,7 @@
 -- it and removes the prefix once this Lua process is gone, however it ended.
 -- Needs LuaSocket (Debian's lua-socket, for every Lua version).
 local socket = require("socket")
-local compat = require("intuned.compat")
+local compat = require("support.compat")
 local files = require("support.files")
 local watchdog = require("support.watchdog")
 
