@@ -231,10 +231,39 @@ local function read_exactly(sock, n, limit)
   return data
 end
 
+-- One line of a chunked body (a size line or a trailer), at most
+-- MAX_LINE bytes: a hostile server cannot make it grow without end.
+local MAX_LINE = 8192
+
+local function read_line(sock, limit)
+  local reader = sock:receiveuntil("\r\n")
+  local parts, size = {}, 0
+  while true do
+    if not left(sock, limit) then
+      return nil, "timeout", "timed out reading the response body"
+    end
+    local data, err = reader(MAX_LINE)
+    if data == nil then
+      if err == nil then
+        return table.concat(parts) -- the line's end
+      end
+      if err == "timeout" then
+        return nil, "timeout", "timed out reading the response body"
+      end
+      return nil, "network", "the connection closed in the response body: " .. tostring(err)
+    end
+    size = size + #data
+    if size > MAX_LINE then
+      return nil, "network", "malformed chunked body (a line longer than " .. MAX_LINE .. " bytes)"
+    end
+    parts[#parts + 1] = data
+  end
+end
+
 local function read_chunked(sock, limit, max)
   local parts, size = {}, 0
   while true do
-    local line, kind, msg = read_exactly(sock, "*l", limit)
+    local line, kind, msg = read_line(sock, limit)
     if not line then
       return nil, kind, msg
     end
@@ -244,7 +273,7 @@ local function read_chunked(sock, limit, max)
     end
     if n == 0 then
       repeat -- trailers, up to the blank line
-        line, kind, msg = read_exactly(sock, "*l", limit)
+        line, kind, msg = read_line(sock, limit)
         if not line then
           return nil, kind, msg
         end
@@ -261,7 +290,7 @@ local function read_chunked(sock, limit, max)
       return nil, kind, msg
     end
     parts[#parts + 1] = data
-    line, kind, msg = read_exactly(sock, "*l", limit)
+    line, kind, msg = read_line(sock, limit)
     if not line then
       return nil, kind, msg
     end
