@@ -124,17 +124,19 @@ bench-sequential: bench-deps
 # (bench/nginx_bench.lua, bench/README.md); not part of `make bench`.
 # "Today's pool" runs the pool transport of the tree at NGINX_BASELINE,
 # extracted into NGINX_BASELINE_DIR and built there for nginx's LuaJIT.
+# NGINX_VM_POOL: lua_worker_thread_vm_pool_size of the application nginx.
 NGINX_BASELINE     ?= 5c69b9e
 NGINX_BASELINE_DIR := build/bench-baseline
 NGINX_BENCH_DEBS   := wrk curl openssl lua-socket lua-cjson nginx-light libnginx-mod-http-lua \
                       libnginx-mod-http-echo libluajit2-5.1-dev gcc libcurl4-openssl-dev
+NGINX_VM_POOL      ?= 4
 LUAJIT_BUILD_ARGS  := LUA=luajit LUA_INCDIR=/usr/include/luajit-2.1 BUILD=build/luajit
 
 bench-nginx: deps
 	@PACKAGES="$(NGINX_BENCH_DEBS)" scripts/deps.sh
 	@$(MAKE) --no-print-directory all $(LUAJIT_BUILD_ARGS)
 	@$(MAKE) --no-print-directory bench-nginx-baseline
-	@LUAJIT_BUILD=build/luajit BASELINE_DIR=$(NGINX_BASELINE_DIR) \
+	@LUAJIT_BUILD=build/luajit BASELINE_DIR=$(NGINX_BASELINE_DIR) NGINX_VM_POOL=$(NGINX_VM_POOL) \
 	  BASELINE_REV="$$(cat $(NGINX_BASELINE_DIR)/REVISION 2>/dev/null || echo $(NGINX_BASELINE))" \
 	  $(LUA) bench/nginx_bench.lua $(BENCH_ARGS)
 
