@@ -91,6 +91,15 @@ local PLACEMENT = NCPU > 1
   or "one CPU: application nginx, wrk and the API server share CPU 0"
 local LOAD_PIN = "taskset -c " .. LOAD_CPU .. " "
 local CLK_TCK = tonumber(capture("getconf CLK_TCK"):match("%d+")) or 100
+-- BENCH_VERBOSE=1: every measurement on stderr as it is made.
+local VERBOSE = os.getenv("BENCH_VERBOSE") == "1"
+local function trace(row, what, r)
+  if VERBOSE then
+    io.stderr:write(string.format("%-44s %-10s %8.0f req/s  p50 %s  p99 %s  cpu %s\n", row.name, what,
+      r.rps, r.p50 and string.format("%.2f ms", r.p50) or "-", r.p99 and string.format("%.2f ms", r.p99) or "-",
+      r.cpu and string.format("%.0f us", r.cpu) or "-"))
+  end
+end
 
 ---------------------------------------------------------------------------
 -- HTTP from here (probes; LuaSocket)
@@ -527,6 +536,7 @@ local ok, err = pcall(function()
           local r, why = measure(row, conns, SECONDS)
           row.results[conns] = row.results[conns] or {}
           if r then
+            trace(row, "-c " .. conns, r)
             table.insert(row.results[conns], r)
           else
             row.errors = why
@@ -539,6 +549,8 @@ local ok, err = pcall(function()
         if row.stall and not row.failed and not row.stall_failed then
           local calm, r = measure_stall(row, SECONDS)
           if calm then
+            trace(row, "calm", calm)
+            trace(row, "stalled", r)
             table.insert(row.calm_results, calm)
             table.insert(row.stall_results, r)
           else
