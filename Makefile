@@ -137,7 +137,8 @@ bench-nginx: deps
 	@$(MAKE) --no-print-directory all $(LUAJIT_BUILD_ARGS)
 	@$(MAKE) --no-print-directory bench-nginx-baseline
 	@LUAJIT_BUILD=build/luajit BASELINE_DIR=$(NGINX_BASELINE_DIR) NGINX_VM_POOL=$(NGINX_VM_POOL) \
-	  BASELINE_REV="$$(cat $(NGINX_BASELINE_DIR)/REVISION 2>/dev/null || echo $(NGINX_BASELINE))" \
+	  NGINX_BASELINE=$(NGINX_BASELINE) \
+	  BASELINE_REV="$$(test -e $(NGINX_BASELINE_DIR).skip || cat $(NGINX_BASELINE_DIR)/REVISION 2>/dev/null)" \
 	  $(LUA) bench/nginx_bench.lua $(BENCH_ARGS)
 
 # Extracted again only when NGINX_BASELINE names another commit; without

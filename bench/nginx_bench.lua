@@ -11,6 +11,7 @@
 --                   lua/, src/ and build/luajit/); when BASELINE_DIR.skip
 --                   exists instead, it holds why that row is skipped
 --   BASELINE_REV    the revision it was made from, for the output
+--   NGINX_BASELINE  the revision asked for (shown when BASELINE_REV is empty)
 --
 -- Every figure is measured in the same run: rows run interleaved, round
 -- after round, and each figure is the best of its rounds (load from other
@@ -73,7 +74,8 @@ end
 local ROOT = trim(capture("pwd"))
 local LUAJIT_BUILD = os.getenv("LUAJIT_BUILD") or "build/luajit"
 local BASELINE_DIR = os.getenv("BASELINE_DIR") or "build/bench-baseline"
-local BASELINE_REV = os.getenv("BASELINE_REV") or "?"
+local BASELINE_REV = trim(os.getenv("BASELINE_REV")) ~= "" and trim(os.getenv("BASELINE_REV"))
+  or os.getenv("NGINX_BASELINE") or "?"
 local function absolute(path)
   return path:sub(1, 1) == "/" and path or (ROOT .. "/" .. path)
 end
