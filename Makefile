@@ -48,7 +48,7 @@ VALGRIND_PACKAGES := valgrind
 LINT_PACKAGES     := cppcheck clang-tidy
 
 .PHONY: all deps test test-all embed demo lint install clean bench bench-deps bench-sequential \
-        bench-concurrent bench-runs check fuzz test-asan test-valgrind lint-c
+        bench-concurrent bench-runs bench-nginx bench-nginx-baseline check fuzz test-asan test-valgrind lint-c
 
 all: $(MODULE)
 
@@ -119,6 +119,46 @@ bench-sequential: bench-deps
 	@$(MAKE) --no-print-directory all BUILD=$(NOGUARD_BUILD) CFLAGS="$(CFLAGS) -DINTUNED_NO_STRAY_GUARD"
 	@LUA=$(LUA) BUILD=$(BUILD) NOGUARD_BUILD=$(NOGUARD_BUILD) RAW_CURL=$(RAW_CURL) \
 	  nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
+
+# The client inside a real nginx against ngx.location.capture + proxy_pass
+# (bench/nginx_bench.lua, bench/README.md); not part of `make bench`.
+# "Today's pool" runs the pool transport of the tree at NGINX_BASELINE,
+# extracted into NGINX_BASELINE_DIR and built there for nginx's LuaJIT.
+# NGINX_VM_POOL: lua_worker_thread_vm_pool_size of the application nginx.
+NGINX_BASELINE     ?= 5c69b9e
+NGINX_BASELINE_DIR := build/bench-baseline
+NGINX_BENCH_DEBS   := wrk curl openssl lua-socket lua-cjson nginx-light libnginx-mod-http-lua \
+                      libnginx-mod-http-echo libluajit2-5.1-dev gcc libcurl4-openssl-dev
+NGINX_VM_POOL      ?= 4
+LUAJIT_BUILD_ARGS  := LUA=luajit LUA_INCDIR=/usr/include/luajit-2.1 BUILD=build/luajit
+
+bench-nginx: deps
+	@PACKAGES="$(NGINX_BENCH_DEBS)" scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(LUAJIT_BUILD_ARGS)
+	@$(MAKE) --no-print-directory bench-nginx-baseline
+	@LUAJIT_BUILD=build/luajit BASELINE_DIR=$(NGINX_BASELINE_DIR) NGINX_VM_POOL=$(NGINX_VM_POOL) \
+	  NGINX_BASELINE=$(NGINX_BASELINE) \
+	  BASELINE_REV="$$(test -e $(NGINX_BASELINE_DIR).skip || cat $(NGINX_BASELINE_DIR)/REVISION 2>/dev/null)" \
+	  $(LUA) bench/nginx_bench.lua $(BENCH_ARGS)
+
+# Extracted again only when NGINX_BASELINE names another commit; without
+# git (or that commit) the reason goes to NGINX_BASELINE_DIR.skip and the
+# row is skipped.
+bench-nginx-baseline:
+	@mkdir -p build; rm -f $(NGINX_BASELINE_DIR).skip; \
+	if ! command -v git >/dev/null 2>&1; then \
+	  echo "git is not installed" >$(NGINX_BASELINE_DIR).skip; \
+	elif ! rev=$$(git rev-parse --verify -q "$(NGINX_BASELINE)^{commit}" 2>/dev/null); then \
+	  echo "revision $(NGINX_BASELINE) is not in this checkout" >$(NGINX_BASELINE_DIR).skip; \
+	else \
+	  if [ "$$(cat $(NGINX_BASELINE_DIR)/REVISION 2>/dev/null)" != "$$rev" ]; then \
+	    rm -rf $(NGINX_BASELINE_DIR) && mkdir -p $(NGINX_BASELINE_DIR) && \
+	    git archive "$$rev" lua src | tar -x -C $(NGINX_BASELINE_DIR) && \
+	    echo "$$rev" >$(NGINX_BASELINE_DIR)/REVISION || exit 1; \
+	  fi; \
+	  $(MAKE) --no-print-directory -C $(NGINX_BASELINE_DIR) -f $(CURDIR)/Makefile all $(LUAJIT_BUILD_ARGS) \
+	    >/dev/null || exit 1; \
+	fi
 
 lint: deps
 	@PACKAGES="$(LINT_PACKAGES)" scripts/deps.sh

@@ -6,6 +6,10 @@
 --
 --   local server = require("server").start{ body = text, api_key = key }
 --   server.base_url, server.tls_base_url, server.ca_file, server:stop()
+--
+-- With `slow = seconds` (make bench-nginx) the same body is also served
+-- under /slow/ after that delay (the echo module's echo_sleep, Debian's
+-- libnginx-mod-http-echo): server.slow_base_url.
 
 local socket = require("socket")
 local files = require("support.files")
@@ -105,6 +109,21 @@ function Server:stop()
   end
 end
 
+-- The location of `slow`: the same key check and body, after a delay that
+-- does not hold up the worker (echo_sleep is a timer).
+-- body: already escaped for nginx's parser.
+local function slow_location(seconds, api_key, body)
+  return ([[
+        location /slow/api/v1/workspace/ {
+            if ($http_x_api_key != "%s") {
+                return 401 '{"code":"unauthorized"}';
+            }
+            echo_sleep %s;
+            echo -n '%s';
+        }
+]]):format(api_key, tostring(seconds), body)
+end
+
 local function attempt(opts, template)
   local prefix = capture("mktemp -d")
   assert(prefix ~= "", "bench server: mktemp -d failed")
@@ -123,7 +142,12 @@ local function attempt(opts, template)
     PREFIX = prefix, PORT = port, TLS_PORT = tls_port, API_KEY = opts.api_key,
     BODY = (opts.body:gsub("\\", "\\\\"):gsub("'", "\\'")),
     USER_LINE = capture("id -u") == "0" and "user root;" or "",
+    SLOW_MODULE = "", SLOW_LOCATION = "",
   }
+  if opts.slow then
+    values.SLOW_MODULE = "load_module " .. opts.modules_dir .. "/ngx_http_echo_module.so;"
+    values.SLOW_LOCATION = slow_location(opts.slow, opts.api_key, values.BODY)
+  end
   write_file(prefix .. "/nginx.conf", (template:gsub("@([%u_]+)@", function(name)
     return tostring(assert(values[name], name))
   end)))
@@ -136,6 +160,7 @@ local function attempt(opts, template)
         prefix = prefix, port = port, tls_port = tls_port,
         base_url = "http://127.0.0.1:" .. port .. "/api/v1/workspace",
         tls_base_url = "https://127.0.0.1:" .. tls_port .. "/api/v1/workspace",
+        slow_base_url = opts.slow and ("http://127.0.0.1:" .. port .. "/slow/api/v1/workspace") or nil,
         ca_file = prefix .. "/tls/ca.crt",
       }, Server)
     end
@@ -150,7 +175,8 @@ local function attempt(opts, template)
   end
 end
 
--- opts: body, api_key, nginx (default /usr/sbin/nginx).
+-- opts: body, api_key, nginx (default /usr/sbin/nginx), slow (seconds; see
+-- the top of this file), modules_dir (default /usr/share/nginx/modules).
 function M.start(opts)
   assert(PID, "bench server: cannot find the pid of this process")
   local dir = here()
@@ -158,6 +184,7 @@ function M.start(opts)
     body = assert(opts.body), api_key = assert(opts.api_key),
     nginx = opts.nginx or (exists("/usr/sbin/nginx") and "/usr/sbin/nginx" or "nginx"),
     watchdog = dir .. "/../spec/server/watchdog.sh",
+    slow = opts.slow, modules_dir = opts.modules_dir or "/usr/share/nginx/modules",
   }
   local template = assert(read_file(dir .. "/nginx.conf.in"))
   local err

@@ -1,0 +1,162 @@
+-- luacheck: globals ngx
+-- The application of `make bench-nginx` (bench/nginx/nginx.conf.in): one
+-- job run fetched and decoded per request, by each contender, answering
+-- with the run's status. bench/nginx_bench.lua drives it with wrk.
+--
+--   /intuned?transport=pool|cosocket   client:get_job_run on that transport
+--   /capture                           ngx.location.capture of /_api/ (proxy_pass)
+--                                      + cjson.decode
+--   /resty_http                        lua-resty-http + cjson.decode (501 when
+--                                      resty.http is not installed)
+--   &slow=1                            the same against the API's location that
+--                                      answers after 2 s (the stall case)
+--   /inflight                          how many of the above are still running
+--
+-- A failure answers 500 (raised) or 502 (returned error) with the message,
+-- which the harness shows in the failed row.
+local cjson = require("cjson")
+
+local M = {}
+
+local PROJECT, JOB, RUN = "my-project", "my-sample-job", "jr_2f8c1d4e9a7b"
+
+local config
+
+local function settings()
+  if not config then
+    config = dofile(ngx.config.prefix() .. "app_config.lua")
+  end
+  return config
+end
+
+-- One worker, so a module-level count is the worker's.
+local running = 0
+
+local function answer(status, text)
+  ngx.status = status
+  ngx.say(text)
+end
+
+-- Runs handler() counted in `running`, a raise answering 500.
+local function counted(handler)
+  running = running + 1
+  local ok, why = pcall(handler)
+  running = running - 1
+  if not ok then
+    answer(500, "raised: " .. tostring(why))
+  end
+end
+
+function M.inflight()
+  ngx.say(running)
+end
+
+local function ok_status(doc)
+  return type(doc) == "table" and type(doc.jobRun) == "table" and doc.jobRun.status
+end
+
+---------------------------------------------------------------------------
+-- intuned
+---------------------------------------------------------------------------
+
+-- Clients are made once per worker, transport and API location, as an
+-- application keeps one in a module.
+local clients = {}
+
+-- Until the client has the `transport` option, intuned.new raises on it
+-- ("unknown client option 'transport'"): then the pool, which is the only
+-- transport inside nginx there, is asked for by leaving the option out.
+-- Any other transport fails, with the client's own message.
+local function client(transport, slow)
+  local key = transport .. (slow and "/slow" or "")
+  if clients[key] then
+    return clients[key]
+  end
+  local intuned = require("intuned")
+  local c = settings()
+  local opts = {
+    workspace_id = c.workspace_id, api_key = c.api_key,
+    base_url = slow and c.slow_base_url or c.base_url,
+    retry = false, transport = transport,
+  }
+  local ok, made = pcall(intuned.new, opts)
+  if not ok and transport == "pool" and tostring(made):find("unknown client option 'transport'", 1, true) then
+    opts.transport = nil
+    made = intuned.new(opts)
+  elseif not ok then
+    error(made, 0)
+  end
+  clients[key] = made
+  return made
+end
+
+function M.intuned()
+  counted(function()
+    local args = ngx.req.get_uri_args()
+    local c = client(args.transport or "pool", args.slow == "1")
+    local res, err = c:get_job_run(PROJECT, JOB, RUN)
+    if not res then
+      return answer(502, "error: " .. tostring(err))
+    end
+    ngx.say(res.jobRun.status)
+  end)
+end
+
+---------------------------------------------------------------------------
+-- ngx.location.capture + proxy_pass + cjson: the nginx-native limit
+---------------------------------------------------------------------------
+
+local PATH
+local function run_path()
+  if not PATH then
+    PATH = settings().workspace_id .. "/projects/" .. PROJECT .. "/jobs/" .. JOB .. "/runs/" .. RUN
+  end
+  return PATH
+end
+
+function M.capture()
+  counted(function()
+    local res = ngx.location.capture((ngx.var.arg_slow == "1" and "/_slow_api/" or "/_api/") .. run_path())
+    if res.status ~= 200 then
+      return answer(502, "error: API answered " .. tostring(res.status))
+    end
+    local status = ok_status(cjson.decode(res.body))
+    if not status then
+      return answer(502, "error: unexpected body")
+    end
+    ngx.say(status)
+  end)
+end
+
+---------------------------------------------------------------------------
+-- lua-resty-http + cjson (a reference, when installed)
+---------------------------------------------------------------------------
+
+local http_ok, http = pcall(require, "resty.http")
+
+function M.resty_http()
+  if not http_ok then
+    return answer(501, "not installed: lua-resty-http (resty.http)")
+  end
+  counted(function()
+    local c = settings()
+    local base = ngx.var.arg_slow == "1" and c.slow_base_url or c.base_url
+    local res, err = http.new():request_uri(base .. "/" .. run_path(), {
+      headers = { ["x-api-key"] = c.api_key, ["Accept"] = "application/json" },
+      keepalive_timeout = 300000, keepalive_pool = 512,
+    })
+    if not res then
+      return answer(502, "error: " .. tostring(err))
+    end
+    if res.status ~= 200 then
+      return answer(502, "error: API answered " .. tostring(res.status))
+    end
+    local status = ok_status(cjson.decode(res.body))
+    if not status then
+      return answer(502, "error: unexpected body")
+    end
+    ngx.say(status)
+  end)
+end
+
+return M
