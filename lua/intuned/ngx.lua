@@ -16,7 +16,8 @@
 --     body and header block as strings, and the worker decodes them (no
 --     copy of a decoded table, no metatable lost on the way).
 --   - A semaphore sized to the VM limit queues the callers, first come
---     first served, when every VM is busy.
+--     first served, when every VM is busy; it shrinks to nginx's real
+--     limit when the client was told more (see gate_for).
 
 local core = require("intuned.core")
 local response = require("intuned.response")
@@ -95,16 +96,52 @@ local function default_vms()
   return v >= 10027 and 10 or 100
 end
 
--- One semaphore per pool name and worker: the VMs are the worker's.
-local semaphores = {}
+-- One gate per worker (the VMs are the worker's, whatever thread pool a
+-- request runs in; the first pool client sizes it): a semaphore of
+-- `capacity` tokens, `held` of them by requests in the pool.
+-- When nginx has fewer VMs than the client was told (or than the module's
+-- default), ngx.run_worker_thread answers "no available Lua vm" before any
+-- work is done; the gate then shrinks to what was running, without loss:
+-- `debt` tokens are kept back as they are posted.
+local the_gate
 
-local function semaphore_for(pool, vms)
-  local sem = semaphores[pool]
-  if not sem then
-    sem = require("ngx.semaphore").new(vms)
-    semaphores[pool] = sem
+local function gate_for(vms)
+  if not the_gate then
+    the_gate = { sem = require("ngx.semaphore").new(vms), capacity = vms, held = 0, debt = 0 }
   end
-  return sem
+  return the_gate
+end
+
+local function enter(gate, timeout)
+  local got = gate.sem:wait(timeout)
+  if got then
+    gate.held = gate.held + 1
+  end
+  return got
+end
+
+local function leave(gate)
+  gate.held = gate.held - 1
+  if gate.debt > 0 then
+    gate.debt = gate.debt - 1
+  else
+    gate.sem:post(1)
+  end
+end
+
+-- Called holding a token when nginx had no VM: the other requests running
+-- are what nginx can take at once. Free tokens beyond that are taken back.
+local function shrink(gate)
+  local fits = math.max(1, gate.held - 1)
+  if fits >= gate.capacity then
+    return false
+  end
+  gate.debt = gate.debt + gate.capacity - fits
+  gate.capacity = fits
+  while gate.debt > 0 and gate.sem:count() > 0 and gate.sem:wait(0) do
+    gate.debt = gate.debt - 1
+  end
+  return true
 end
 
 -- A stable name for a session's options, made once per session.
@@ -131,17 +168,33 @@ local function in_pool(p, func, timeout, ...)
       .. " and ngx.timer callbacks); make the client with blocking = true to run the"
       .. " request in the worker itself"):format(phase))
   end
-  local sem = semaphore_for(p.pool, p.vms)
-  local got = sem:wait(timeout)
-  if not got then
-    return false, "no free Lua VM"
+  local gate = gate_for(p.vms)
+  local deadline = ngx.now() + timeout
+  local pause = 0.001
+  while true do
+    if not enter(gate, math.max(0, deadline - ngx.now())) then
+      return false, "no free Lua VM"
+    end
+    local results = { pcall(ngx.run_worker_thread, p.pool, "intuned.ngx", func, p.key, p.opts, ...) }
+    local no_vm = results[1] and results[2] == false and results[3] == "no available Lua vm"
+    local shrunk = no_vm and shrink(gate)
+    leave(gate)
+    if not results[1] then
+      error(results[2], 0)
+    end
+    if not no_vm then
+      return (table.unpack or unpack)(results, 2, 8) -- luacheck: ignore 143
+    end
+    ngx.update_time()
+    if not shrunk then
+      -- Every VM busy with other work of this worker: a pause, then again.
+      if ngx.now() + pause > deadline then
+        return false, "no free Lua VM"
+      end
+      ngx.sleep(pause)
+      pause = math.min(pause * 2, 0.05)
+    end
   end
-  local results = { pcall(ngx.run_worker_thread, p.pool, "intuned.ngx", func, p.key, p.opts, ...) }
-  sem:post(1)
-  if not results[1] then
-    error(results[2], 0)
-  end
-  return (table.unpack or unpack)(results, 2, 8) -- luacheck: ignore 143
 end
 
 -- The worker's view of what the pool sent back -> the values of

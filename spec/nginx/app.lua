@@ -35,7 +35,9 @@ local function options(args)
     o.transport = args.transport
   end
   if o.transport == "pool" then
-    o.vm_pool_size = 4 -- lua_worker_thread_vm_pool_size in nginx.conf.in
+    -- lua_worker_thread_vm_pool_size in nginx.conf.in, unless ?vms= says
+    -- otherwise (a client told more VMs than nginx has).
+    o.vm_pool_size = tonumber(args.vms) or 4
   end
   o.thread_pool = args.pool
   if args.api == "tls" or args.api == "wrong" then

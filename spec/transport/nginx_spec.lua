@@ -311,6 +311,38 @@ describe("nginx", function()
     end)
   end)
 
+  describe("with fewer Lua VMs than the pool client was told", function()
+    local fresh
+
+    setup(function()
+      fresh = nginx_app.start { emulator = srv, pool = true }
+    end)
+
+    teardown(function()
+      if fresh then
+        fresh:stop()
+      end
+    end)
+
+    it("runs every request, queued to nginx's 4 VMs, none refused", function()
+      local ids = {}
+      for i = 1, 12 do
+        ids[i] = fx.id("stall-headers-ms-300")
+      end
+      -- The worker's first pool client says 64: 12 at once would find
+      -- only 4 VMs.
+      local status, body = fresh:get("/many?transport=pool&vms=64&concurrency=12&ids=" .. table.concat(ids, ","))
+      assert.are.equal(200, status, body)
+      local got = json.decode(body)
+      for i, r in ipairs(got.results) do
+        assert.are.same({ id = ids[i], status = "SUCCESS" }, r)
+      end
+      assert.are.equal(12, #got.results)
+      -- Three waves of 4 (0.3 s each), not one of 12.
+      assert.is_true(got.seconds >= 0.85, "took " .. got.seconds .. " s")
+    end)
+  end)
+
   describe("without a thread pool", function()
     local plain
 
