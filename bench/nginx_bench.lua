@@ -190,7 +190,8 @@ local function start_app(opts)
     assert(files.execute("chmod 755 " .. quote(prefix) .. " && mkdir -p " .. quote(prefix .. "/tmp")))
     local port = free_port()
     write_file(prefix .. "/app_config.lua", ("return { base_url = %q, slow_base_url = %q, api_key = %q,"
-      .. " workspace_id = %q }\n"):format(opts.api.base_url, opts.api.slow_base_url, API_KEY, WORKSPACE))
+      .. " workspace_id = %q, vm_pool_size = %d }\n"):format(opts.api.base_url, opts.api.slow_base_url, API_KEY,
+      WORKSPACE, VM_POOL))
     local values = {
       PREFIX = prefix, LUA_DIR = opts.lua_dir, CPATH_DIR = opts.cpath_dir, APP_DIR = ROOT .. "/bench/nginx",
       MODULES_DIR = "/usr/share/nginx/modules", PORT = port, API_PORT = opts.api.port, API_KEY = API_KEY,
@@ -674,7 +675,16 @@ local ok, err = pcall(function()
     "stall_pool", STALL_TARGET)
 end)
 
+-- Why answers failed, from the applications' logs (bench/nginx/app.lua
+-- logs the first few of each message), before the prefixes go.
+local failures = {}
 for _, a in ipairs(apps) do
+  for text in (read_file(a.prefix .. "/error.log") or ""):gmatch("bench failure: ([^\n]-), client:") do
+    if not failures[text] then
+      failures[text] = true
+      failures[#failures + 1] = a.name .. ": " .. text
+    end
+  end
   a:stop()
 end
 api:stop()
@@ -683,6 +693,9 @@ if not ok then
   os.exit(1)
 end
 print_table()
+for _, text in ipairs(failures) do
+  print("Failed answer seen: " .. text)
+end
 print("Placement: " .. PLACEMENT)
 print(string.format("(%d s; nginx %s, %s; %s; %d cores)", os.time() - started,
   trim(capture("/usr/sbin/nginx -v"):match("nginx/(%S+)") or "?"),
