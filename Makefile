@@ -167,10 +167,12 @@ clean-objs:
 	rm -f $(OBJS) $(MODULE)
 
 install: all
-	install -d $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned
+	install -d $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned \
+	  $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/cli
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned/core.so
 	install -m 0644 lua/intuned.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned.lua
 	install -m 0644 lua/intuned/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/
+	install -m 0644 lua/intuned/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/cli/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	sed '1s|^#!.*|#!/usr/bin/env $(LUA)|' bin/intuned >$(DESTDIR)$(PREFIX)/bin/intuned
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/intuned
