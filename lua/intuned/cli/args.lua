@@ -48,6 +48,16 @@ end
 -- The old commands, kept: `intuned run get|wait|results ...`.
 M.ALIASES = { run = { group = "job-runs", verbs = { get = true, wait = true, results = true } } }
 
+-- Whether a word of argv is an option: "--name...", or "-x..." where x is
+-- a short option's letter. Anything else is a word, so an id that starts
+-- with "-" needs no "--" before it (unless it starts like a short option).
+local function is_option(a)
+  if a:sub(1, 2) == "--" then
+    return #a > 2
+  end
+  return a:sub(1, 1) == "-" and SHORT[a:sub(2, 2)] ~= nil
+end
+
 -- Words of argv (not options nor their values), in order.
 local function words_of(argv, n)
   local words = {}
@@ -59,7 +69,7 @@ local function words_of(argv, n)
         words[#words + 1] = argv[k]
       end
       break
-    elseif a == "-" or a:sub(1, 1) ~= "-" then
+    elseif not is_option(a) then
       words[#words + 1] = a
     elseif a:sub(1, 2) == "--" then
       local o = M.OPTIONS[a:sub(3)]
@@ -67,8 +77,8 @@ local function words_of(argv, n)
         i = i + 1 -- --name VALUE: the value is no word
       end
     else
-      local o = M.OPTIONS[SHORT[a:sub(2, 2)] or ""]
-      if o and o.kind ~= "flag" and #a == 2 then
+      local o = M.OPTIONS[SHORT[a:sub(2, 2)]]
+      if o.kind ~= "flag" and #a == 2 then
         i = i + 1
       end
     end
@@ -111,7 +121,7 @@ function M.parse(argv, command, typed)
   local only_words = false
   while i <= n do
     local a = argv[i]
-    if only_words or a == "-" or a:sub(1, 1) ~= "-" then
+    if only_words or (a ~= "--" and not is_option(a)) then
       words[#words + 1] = a
     elseif a == "--" then
       only_words = true

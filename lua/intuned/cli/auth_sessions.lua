@@ -91,8 +91,11 @@ local OPERATIONS = {
     ids = function(project, id, op) return { project, id, op } end },
 }
 
+-- The command that waits for the operation ("--" first when an id could
+-- pass for an option).
 local function hint(project, name, id, op)
-  return ("intuned auth-sessions wait %s %s %s%s"):format(safe(project), name,
+  local dash = (tostring(id or ""):sub(1, 1) == "-" or tostring(op):sub(1, 1) == "-") and "-- " or ""
+  return ("intuned auth-sessions wait %s%s %s %s%s"):format(dash, safe(project), name,
     id and (safe(id) .. " ") or "", safe(op))
 end
 

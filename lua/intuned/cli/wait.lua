@@ -141,10 +141,16 @@ function M.wait(ctx, kind_name, ids, o)
 end
 
 -- The output of a finished wait (or get): the JSON answer, or the
--- summary; -> exit status (1 when it ended badly).
+-- summary; -> exit status (1 when it ended badly). With --json, a wait
+-- ends its progress on stderr with a one-line summary.
 function M.show(ctx, kind_name, ids, res)
   local kind = kinds[kind_name]
   if ctx.json then
+    local d = ctx.display
+    if d and d.mode ~= "none" then
+      ctx.io.stderr:write(("%s ended %s after %s\n"):format(output.safe(kind.name(ids)),
+        output.safe(kinds.state(kind, res).status), output.clock(d.elapsed())))
+    end
     output.json(ctx.io.stdout, res)
   else
     kind.summary(ctx.io.stdout, res, ids)
