@@ -67,7 +67,7 @@ function Ctx:call(f, ...)
   else
     a, b, c = f(...)
   end
-  if core.interrupted() or (a == nil and type(b) == "table" and b.kind == "interrupted") then
+  if progress.interrupted() or (a == nil and type(b) == "table" and b.kind == "interrupted") then
     error(INTERRUPTED, 0)
   end
   return a, b, c
@@ -76,7 +76,7 @@ end
 -- Sleeps (redrawing the progress bar when there is one); raises on Ctrl-C.
 function Ctx:sleep(s)
   local sleep = self.display and self.display.sleep or self.plain_sleep
-  if sleep(s) == false or core.interrupted() then
+  if sleep(s) == false or progress.interrupted() then
     error(INTERRUPTED, 0)
   end
 end
@@ -111,7 +111,7 @@ end
 function Ctx:body(what, required)
   local body, why, code = input.body(self.opts, what, required, self.io.stdin)
   if body == nil and why then
-    if core.interrupted() then
+    if progress.interrupted() then
       error(INTERRUPTED, 0)
     end
     if code == EXIT.usage then
@@ -252,7 +252,8 @@ local function run(ctx, command, positional)
       ctx.display.clear()
     end
     ctx.io.stdout:flush()
-    ctx.io.stderr:write("intuned: interrupted\n")
+    -- On a terminal the line may hold the "^C" it echoed: start it afresh.
+    ctx.io.stderr:write(output.is_tty(2) and "\r\27[K" or "", "intuned: interrupted\n")
     return EXIT.interrupted
   end
   local msg = misuse(status)

@@ -1,5 +1,7 @@
 -- Runs the `intuned` command line as a child process against the emulator,
--- for the specs of the tool.
+-- for the specs of the tool: to its end (run), in the background with its
+-- pid for signals (spawn, start), or on a real terminal, a tmux pane
+-- whose screen can be read and which takes keys (terminal).
 local fx = require("support.fixtures")
 
 local M = {}

@@ -43,6 +43,14 @@ local function job_run_bar(run, elapsed)
     num(ok), num(failed), output.clock(elapsed), safe(run.status))
 end
 
+local function job_run_compact(run, elapsed)
+  if not run then
+    return output.clock(elapsed)
+  end
+  local done, total = counts(run)
+  return ("%s/%s  %s  %s"):format(num(done), num(total), output.clock(elapsed), safe(run.status))
+end
+
 local function job_run_line(run, elapsed)
   local done, total, ok, failed = counts(run)
   return ("[%6.1fs] %s: %s/%s payloads done (%s ok, %s failed)"):format(
@@ -79,6 +87,7 @@ M.job_run = {
   state = function(res) return res.jobRun end,
   fields = { "status", "payloads", "successful_runs", "failed_runs" },
   bar = job_run_bar,
+  compact = job_run_compact,
   line = job_run_line,
   summary = job_run_summary,
   bad = { FAILURE = true, CANCELED = true, TERMINATED = true },
@@ -93,6 +102,10 @@ local function status_bar(label)
   return function(st, elapsed)
     return ("%s  %s  %s"):format(label, output.clock(elapsed), st and safe(st.status) or "(no answer yet)")
   end
+end
+
+local function status_compact(st, elapsed)
+  return output.clock(elapsed) .. (st and ("  " .. safe(st.status)) or "")
 end
 
 local function status_line(st, elapsed)
@@ -169,6 +182,9 @@ M.auth_update = {
 }
 for _, kind in ipairs({ M.auth_create, M.auth_validate, M.auth_update }) do
   kind.fields, kind.line, kind.bad = { "status" }, status_line, OPERATION_BAD
+end
+for _, kind in ipairs({ M.run, M.auth_create, M.auth_validate, M.auth_update }) do
+  kind.compact = status_compact
 end
 
 -- The bar of a kind for the thing `ids` names.

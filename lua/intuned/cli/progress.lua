@@ -12,17 +12,30 @@ local M = {}
 M.TICK = 1     -- seconds between redraws of the bar while sleeping
 M.SLICE = 0.1  -- longest single sleep: Ctrl-C is seen within this
 
+-- Whether Ctrl-C was pressed (after core.catch_interrupts). Once seen it
+-- stays seen here; the core's flag is read with an explicit `false`:
+-- core.interrupted() without an argument clears the flag when it is set
+-- (it reads its argument after pushing its result), so a second look
+-- would miss it.
+local seen = false
+function M.interrupted()
+  if not seen and core.interrupted(false) then
+    seen = true
+  end
+  return seen
+end
+
 -- Sleeps s seconds in short slices, calling tick() after each; returns
 -- early (false) once Ctrl-C was pressed.
 function M.sleep(s, tick)
   local until_ = core.now() + s
-  while not core.interrupted() do
+  while not M.interrupted() do
     local now = core.now()
     if now >= until_ then
       return true
     end
     core.sleep(math.min(M.SLICE, until_ - now))
-    if tick and not core.interrupted() then
+    if tick and not M.interrupted() then
       tick()
     end
   end
@@ -30,8 +43,9 @@ function M.sleep(s, tick)
 end
 
 -- A display writing to `out`. bar(state, elapsed) and line(state, elapsed)
--- format the kind's frame and plain line; fields name what counts as a
--- change; columns: the terminal's width (the bar is cut to fit).
+-- format the kind's frame and plain line, compact(state, elapsed) a short
+-- frame for when a failure must fit beside it; fields name what counts as
+-- a change; columns: the terminal's width (the bar is cut to fit).
 function M.new(mode, out, spec)
   local started = core.now()
   local d = { mode = mode, shown = false }
@@ -47,6 +61,10 @@ function M.new(mode, out, spec)
     local text = spec.bar(state, elapsed())
     if note then
       text = text .. "  ! " .. note
+      if width and output.width(text) > width and spec.compact then
+        -- too wide: what failed matters more than the bar's drawing
+        text = spec.compact(state, elapsed()) .. "  ! " .. note
+      end
     end
     if width then
       text = output.truncate(text, width)

@@ -6,12 +6,15 @@
 -- every sleep.
 --
 --   interval      first wait between polls (grows by BACKOFF up to
---                 max_interval); until a first poll succeeds, polls come
---                 at most FIRST_RETRY apart
+--                 max_interval)
 --   timeout       the whole wait (exit 4)
 --   GIVE_UP       failed polls in a row, with no success ever, after which
 --                 the wait ends with the last error (exit 3)
--- A failure that waiting cannot mend (401, 404, TLS, ...) ends it at once.
+-- Until a first poll succeeds, each poll is a single attempt and polls
+-- come at most FIRST_RETRY apart (a mistyped URL or a closed port is told
+-- within seconds); from then on each poll has the library's retries, and
+-- failures only show (a Retry-After the server sent is honoured). A
+-- failure that waiting cannot mend (401, 404, TLS, ...) ends it at once.
 
 local core = require("intuned.core")
 local intuned = require("intuned")
@@ -90,7 +93,8 @@ function M.wait(ctx, kind_name, ids, o)
   local kind = kinds[kind_name]
   local out = ctx.json and ctx.io.stderr or ctx.io.stdout
   local display = progress.new(o.mode, out, {
-    bar = kinds.bar(kind, ids), line = kind.line, fields = kind.fields, columns = o.columns,
+    bar = kinds.bar(kind, ids), compact = kind.compact, line = kind.line, fields = kind.fields,
+    columns = o.columns,
   })
   ctx.display = display
   local started = core.now()
@@ -105,6 +109,11 @@ function M.wait(ctx, kind_name, ids, o)
       return nil, ctx:report(timed_out(kind, ids, o, w), errors.EXIT.timeout)
     end
     call.deadline = left
+    if w.ok == 0 then
+      call.retry = false
+    else
+      call.retry = nil
+    end
     local res, err = ctx:call(kind.poll, ctx.client, ids, call)
     if res then
       w.ok, w.in_row = w.ok + 1, 0
@@ -133,6 +142,10 @@ function M.wait(ctx, kind_name, ids, o)
       return nil, ctx:report(timed_out(kind, ids, o, w), errors.EXIT.timeout)
     end
     local delay = w.ok == 0 and math.min(interval, M.FIRST_RETRY) or interval
+    local after = not res and err.retry_after
+    if type(after) == "number" and after > delay then
+      delay = math.min(after, o.max_interval)
+    end
     ctx:sleep(math.min(delay, left))
     if w.ok > 0 then
       interval = math.min(interval * M.BACKOFF, o.max_interval)
