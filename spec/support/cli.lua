@@ -147,20 +147,26 @@ Pane.__index = Pane
 
 local panes = 0
 
--- Runs `intuned args` in a fresh tmux server's pane of width x height;
--- the pane's shell records the exit status and stays open, so the screen
--- can still be read. SIGINT (C-c) reaches the command, not that shell.
-function M.terminal(args, overrides, size)
+-- Runs the shell command `command` in a fresh tmux server's pane of
+-- size = { width, height }; the pane's shell records the exit status and
+-- stays open, so the screen can still be read. SIGINT (C-c) reaches the
+-- command, not that shell.
+function M.terminal_command(command, size)
   panes = panes + 1
   local dir = M.tmpdir()
   local sock = ("intuned-spec-%s-%d"):format(fx.id("pane"):gsub("[^%w]", "-"), panes)
   local pane = setmetatable({ dir = dir, tmux = "tmux -L " .. sock }, Pane)
-  local cmd = ("trap true INT; %s %s bin/intuned %s; echo $? >%s/exit.tmp; mv %s/exit.tmp %s/exit; exec sleep 120")
-    :format(M.env(overrides), fx.lua(), args, dir, dir, dir)
+  local cmd = ("trap true INT; %s; echo $? >%s/exit.tmp; mv %s/exit.tmp %s/exit; exec sleep 120")
+    :format(command, dir, dir, dir)
   local ok = M.sh(("cd %s && %s new-session -d -x %d -y %d %s"):format(M.quote(os.getenv("PWD") or "."),
     pane.tmux, size and size[1] or 100, size and size[2] or 15, M.quote(cmd)))
   assert(ok, "tmux did not start")
   return pane
+end
+
+-- `intuned args` in a tmux pane, against the emulator.
+function M.terminal(args, overrides, size)
+  return M.terminal_command(("%s %s bin/intuned %s"):format(M.env(overrides), fx.lua(), args), size)
 end
 
 function Pane:screen()
