@@ -100,9 +100,10 @@ function M.new(mode, out, spec)
     end
   end
 
-  -- A failed poll: `text` says what failed, `n` how many in a row.
+  -- A failed poll: `text` says what failed (server words: escaped here),
+  -- `n` how many in a row.
   function d.failed(text, n)
-    note = ("%s: %s"):format(n == 1 and "poll failed" or (n .. " polls failed in a row"), text)
+    note = ("%s: %s"):format(n == 1 and "poll failed" or (n .. " polls failed in a row"), output.safe(text))
     if mode == "bar" then
       draw()
     elseif mode == "lines" then
