@@ -105,6 +105,9 @@ local function operation(name, args, summary, details)
   return {
     verb = name, args = args, options = wait.with_options({ "file", "wait", "json" }),
     summary = summary, details = details,
+    option_help = name == "validate" and {
+      file = "the body as JSON (- for standard input); default: none (standard input is not read)",
+    } or nil,
     exits = "0 started (with --wait: done), 1 the operation failed or was canceled, 2 a bad body, 3, 4 (--wait).",
     run = function(ctx, project, id)
       local o, problem = ctx:wait_options()

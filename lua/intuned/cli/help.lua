@@ -53,18 +53,20 @@ local function wrap(text, indent, width, first)
   return table.concat(lines, "\n")
 end
 
-local function option_lines(names)
+-- `own`: help texts of this command for some options (name -> text).
+local function option_lines(names, own)
   local out = {}
   for _, name in ipairs(names) do
     local o = args.OPTIONS[name]
+    local text = own and own[name] or o.help
     local head = "  " .. (o.short and ("-" .. o.short .. ", ") or "") .. "--" .. name
       .. (o.arg and (" " .. o.arg) or "")
     local indent = (" "):rep(24)
     if #head >= 23 then
       out[#out + 1] = head
-      out[#out + 1] = wrap(o.help, indent, 78, indent)
+      out[#out + 1] = wrap(text, indent, 78, indent)
     else
-      out[#out + 1] = wrap(o.help, indent, 78, head .. (" "):rep(24 - #head))
+      out[#out + 1] = wrap(text, indent, 78, head .. (" "):rep(24 - #head))
     end
   end
   return table.concat(out, "\n") .. "\n"
@@ -99,9 +101,10 @@ function M.command(c, typed)
   end
   parts[#parts + 1] = ""
   parts[#parts + 1] = "options:"
-  parts[#parts + 1] = option_lines(c.options):gsub("\n$", "")
+  parts[#parts + 1] = (option_lines(c.options, c.option_help):gsub("\n$", ""))
   parts[#parts + 1] = ""
-  parts[#parts + 1] = wrap("exit status: " .. (c.exits or "0 success, 3 API or network error."), "  ", 78, "")
+  local exits = c.exits or "0 success, 2 usage, 3 API, network or file error, 130 Ctrl-C."
+  parts[#parts + 1] = wrap("exit status: " .. exits, "  ", 78, "")
   parts[#parts + 1] = "Options of every command (--workspace-id, --api-key, ...): `intuned --help`."
   return table.concat(parts, "\n") .. "\n"
 end
