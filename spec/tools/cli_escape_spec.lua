@@ -132,6 +132,16 @@ describe("intuned shows server strings escaped", function()
     end
   end)
 
+  it("in a results file written to a terminal, its lines kept (tmux)", function()
+    local pane = cli.terminal("run results p j " .. fx.id("ok"), nil, { 200, 20 })
+    local ok, why = pcall(function()
+      assert.are.equal(0, pane:wait(20), pane:screen())
+      assert.truthy(pane:screen():find('"title":"Product 1"', 1, true), pane:screen())
+    end)
+    pane:close()
+    assert(ok, why)
+  end)
+
   it("keeps plain UTF-8 readable", function()
     local term = require("intuned.term")
     assert.are.equal("café 日本 ✓", term.escape("café 日本 ✓"))

@@ -219,7 +219,7 @@ with -o, {"path": ..., "bytes": N} is printed.
         return ctx:report("the results file is not JSON (use it without --json)", 3)
       end
       output.json(out, body)
-    elseif ctx.stdout_tty then
+    elseif output.is_tty(1) then
       write_escaped(out, body)
     else
       out:write(body)

@@ -136,7 +136,7 @@ function M.table(out, columns, items)
   for r, item in ipairs(items) do
     local row = {}
     for c, col in ipairs(columns) do
-      local v = col[2](item)
+      local v = type(item) == "table" and col[2](item) or nil
       local s = M.present(v) and M.text(v) or "-"
       row[c] = s
       widths[c] = math.max(widths[c], M.width(s))
