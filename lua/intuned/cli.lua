@@ -102,7 +102,21 @@ function Ctx:usage(message)
   return usage_error(self.io, message, self.typed)
 end
 
+-- The wait options (intuned.cli.wait), or nil and a usage message. For a
+-- command with --wait, they only go with it.
 function Ctx:wait_options()
+  local has_flag = false
+  for _, name in ipairs(self.command.options) do
+    has_flag = has_flag or name == "wait"
+  end
+  if has_flag and not self.opts.wait then
+    for _, name in ipairs(wait.OPTIONS) do
+      if self.opts[name] ~= nil then
+        return nil, ("option '--%s' goes with --wait"):format(name)
+      end
+    end
+    return {}
+  end
   return wait.options(self.opts, self.json)
 end
 

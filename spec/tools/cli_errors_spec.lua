@@ -150,6 +150,7 @@ describe("intuned error messages", function()
         "job-runs wait" },
       { "run wait p j r --progress=fancy", "option '--progress' must be auto, bar, lines or none", "run wait" },
       { "jobs get p", "'jobs get' takes PROJECT JOB (1 given)", "jobs get" },
+      { "jobs trigger p j --timeout 5", "option '--timeout' goes with --wait", "jobs trigger" },
       { "runs start p", "'runs start' takes PROJECT API (1 given)", "runs start" },
       { "jobs", "missing command after 'jobs' (list, get, create, update, delete, pause, resume, trigger)", "jobs" },
       { "auth-sessions frob", "unknown command 'auth-sessions frob'", "auth-sessions" },
