@@ -90,7 +90,7 @@ demo: deps
 # the examples by hand: prints its base URL and the export lines to paste
 # into another shell, serves project my-project until Ctrl-C.
 emulator: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -s all
 	@LUA=$(LUA) BUILD=$(BUILD) LUA_CPATH='$(BUILD)/?.so;;' $(LUA) scripts/emulator.lua
 
 # Benchmarks (bench/README.md). Each benchmark target is one line of
