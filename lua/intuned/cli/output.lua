@@ -81,7 +81,7 @@ function M.truncate(s, w)
     return s
   end
   local out, n = {}, 0
-  for ch in s:gmatch("[%z\1-\127\192-\255][\128-\191]*") do
+  for ch in s:gmatch("[\1-\127\192-\255][\128-\191]*") do -- escaped text has no NUL
     if n >= w - 3 then
       break
     end
