@@ -91,7 +91,7 @@ demo: deps
 # into another shell, serves project my-project until Ctrl-C.
 emulator: deps
 	@$(MAKE) --no-print-directory -s all
-	@LUA=$(LUA) BUILD=$(BUILD) LUA_CPATH='$(BUILD)/?.so;;' $(LUA) scripts/emulator.lua
+	@LUA=$(LUA) BUILD=$(BUILD) LUA_CPATH='$(BUILD)/?.so;;' sh scripts/emulator.sh
 
 # Benchmarks (bench/README.md). Each benchmark target is one line of
 # BENCH_TARGETS; `make bench` runs them all in order.

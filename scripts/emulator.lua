@@ -6,7 +6,10 @@
 --
 -- nginx runs under spec/server/watchdog.sh, which stops it and removes its
 -- prefix folder as soon as this process is gone, however it ended; on
--- Ctrl-C this script stops it at once itself and says so.
+-- Ctrl-C this script stops it at once itself and says so. `make emulator`
+-- runs it through scripts/emulator.sh (its own session, signals turned into
+-- one SIGINT), whose pid is EMULATOR_PARENT: once that is gone, this stops
+-- too.
 package.path = "lua/?.lua;spec/?.lua;" .. package.path
 local core = require("intuned.core")
 local emulator = require("support.emulator")
@@ -41,7 +44,24 @@ out:write(("\nProject my-project is seeded; the nginx files are in %s (removed o
 out:write("Press Ctrl-C to stop.\n")
 out:flush()
 
-while not core.interrupted() do
+-- Whether the shell that started this (EMULATOR_PARENT) still runs; a
+-- zombie counts as gone.
+local parent = tonumber(os.getenv("EMULATOR_PARENT") or "")
+local function parent_alive()
+  if not parent then
+    return true
+  end
+  local f = io.open("/proc/" .. parent .. "/stat")
+  if f then
+    local stat = f:read("*l") or ""
+    f:close()
+    return stat:match("^%d+ %(.*%) (%a)") ~= "Z"
+  end
+  local r = os.execute("kill -0 " .. parent .. " 2>/dev/null")
+  return r == true or r == 0
+end
+
+while not core.interrupted() and parent_alive() do
   core.sleep(0.5)
 end
 srv:stop()
