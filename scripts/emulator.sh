@@ -12,7 +12,12 @@
 cd "$(dirname "$0")/.." || exit 1
 LUA=${LUA:-lua5.4}
 
-EMULATOR_PARENT=$$ setsid "$LUA" scripts/emulator.lua &
+# Without setsid (not Linux), the same in this session: Ctrl-C still works.
+if command -v setsid >/dev/null 2>&1; then
+  EMULATOR_PARENT=$$ setsid "$LUA" scripts/emulator.lua &
+else
+  EMULATOR_PARENT=$$ "$LUA" scripts/emulator.lua &
+fi
 pid=$!
 trap 'kill -INT "$pid" 2>/dev/null' INT HUP TERM
 
