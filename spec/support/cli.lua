@@ -201,8 +201,15 @@ function Pane:until_screen(check, seconds)
   return fx.eventually(function() return check(self:screen()) end, seconds or 10)
 end
 
+-- Ends the pane's tmux server and removes its files (the socket too:
+-- tmux leaves it behind).
 function Pane:close()
+  local _, socket = M.sh(self.tmux .. " display-message -p '#{socket_path}'")
   M.sh(self.tmux .. " kill-server")
+  socket = socket:match("^(/%S+)")
+  if socket then
+    os.remove(socket)
+  end
   os.execute("rm -rf " .. M.quote(self.dir))
 end
 
