@@ -149,23 +149,12 @@ describe("intuned shows server strings escaped", function()
   end)
 
   it("on a real terminal: the title stays, the screen is not cleared (tmux)", function()
-    local dir = cli.tmpdir()
-    local sock = "intuned-esc-" .. fx.id("t"):gsub("%.", "-")
-    local tmux = "tmux -L " .. sock
-    local cmd = ("echo MARKER-BEFORE; %s %s bin/intuned run get p j %s; echo $? >%s/exit; exec sleep 60")
-      :format(cli.env(), fx.lua(), fx.id("hostile-text"), dir)
-    assert.is_true(cli.sh(("cd %s && %s new-session -d -x 120 -y 30 %s"):format(
-      cli.quote(os.getenv("PWD") or "."), tmux, cli.quote(cmd))))
-    local done = fx.eventually(function()
-      local f = io.open(dir .. "/exit")
-      local text = f and f:read("*a")
-      if f then f:close() end
-      return text ~= nil and text:find("%d") ~= nil
-    end, 20)
-    local _, screen = cli.sh(tmux .. " capture-pane -p")
-    local _, title = cli.sh(tmux .. " display-message -p '#{pane_title}'")
-    cli.sh(tmux .. " kill-server")
-    cli.sh("rm -rf " .. cli.quote(dir))
+    local pane = cli.terminal_command(("echo MARKER-BEFORE; %s %s bin/intuned run get p j %s")
+      :format(cli.env(), fx.lua(), fx.id("hostile-text")), { 120, 30 })
+    local done = pane:wait(20) ~= nil
+    local screen = pane:screen()
+    local _, title = cli.sh(pane.tmux .. " display-message -p '#{pane_title}'")
+    pane:close()
     assert.is_true(done, "the command did not finish:\n" .. screen)
     assert.is_nil(title:find("pwned", 1, true), "title: " .. title)
     assert.truthy(screen:find("MARKER-BEFORE", 1, true), screen)

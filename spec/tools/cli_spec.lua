@@ -3,7 +3,7 @@ local fx = require("support.fixtures")
 local has_cjson, cjson = pcall(require, "cjson")
 
 local cli = require("support.cli")
-local quote, env, intuned, sh, tmpdir = cli.quote, cli.env, cli.run, cli.sh, cli.tmpdir
+local quote, intuned, sh, tmpdir = cli.quote, cli.run, cli.sh, cli.tmpdir
 
 describe("intuned command line", function()
   describe("run get", function()
@@ -128,40 +128,18 @@ describe("intuned command line", function()
     end)
 
     it("draws a live progress bar on a terminal, redrawn in place (tmux screen)", function()
-      local dir = tmpdir()
-      local sock = "intuned-spec-" .. fx.id("tmux"):gsub("%.", "-")
-      local tmux = "tmux -L " .. sock
-      local cmd = ("%s %s bin/intuned run wait p j %s --interval 0.2 --max-interval 0.2;"
-        .. " echo $? >%s/exit; exec sleep 60"):format(env(), fx.lua(), fx.id("progress-ms-1500"), dir)
-      local started = sh(("cd %s && %s new-session -d -x 100 -y 15 %s"):format(
-        quote(os.getenv("PWD") or "."), tmux, quote(cmd)))
-      assert.is_true(started)
-      local function screen()
-        local _, text = sh(tmux .. " capture-pane -p")
-        return text
-      end
+      local pane = cli.terminal("run wait p j " .. fx.id("progress-ms-1500") .. " --interval 0.2 --max-interval 0.2")
       -- Watch the screen until the run ends (bounded: the run takes 1.5 s).
-      local seen_pending, final = false, nil
-      local deadline = os.time() + 20
-      while os.time() < deadline do
-        local text = screen()
-        if text:find("%[#*%-+%] %d+/20 payloads .* PENDING") then
+      local seen_pending = false
+      fx.eventually(function()
+        if pane:screen():find("%[#*%-+%] %d+/20 payloads .* PENDING") then
           seen_pending = true
         end
-        local f = io.open(dir .. "/exit")
-        if f then
-          local code = f:read("*a")
-          f:close()
-          if code:find("%d") then
-            final = { code = tonumber(code:match("%d+")), text = screen() }
-            break
-          end
-        end
-        sh("sleep 0.05")
-      end
-      sh(tmux .. " kill-server")
-      sh("rm -rf " .. quote(dir))
-      assert.is_truthy(final, "the command did not finish")
+        return pane:status() ~= nil
+      end, 20)
+      local final = { code = pane:status(), text = pane:screen() }
+      pane:close()
+      assert.is_truthy(final.code, "the command did not finish")
       assert.are.equal(0, final.code, final.text)
       assert.is_true(seen_pending, "no PENDING bar was ever on screen")
       local rows = {}
