@@ -47,7 +47,7 @@ FUZZ_PACKAGES     := clang libclang-rt-14-dev
 VALGRIND_PACKAGES := valgrind
 LINT_PACKAGES     := cppcheck clang-tidy
 
-.PHONY: all deps test test-all embed demo lint install clean bench bench-deps bench-sequential \
+.PHONY: all deps test test-all embed demo emulator lint install clean bench bench-deps bench-sequential \
         bench-concurrent bench-runs bench-nginx bench-nginx-baseline check fuzz test-asan test-valgrind lint-c
 
 all: $(MODULE)
@@ -85,6 +85,13 @@ $(EMBED): examples/embed/embed.c | $(BUILD)/intuned
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
+
+# The local API emulator in the foreground, for trying the command line and
+# the examples by hand: prints its base URL and the export lines to paste
+# into another shell, serves project my-project until Ctrl-C.
+emulator: deps
+	@$(MAKE) --no-print-directory -s all
+	@LUA=$(LUA) BUILD=$(BUILD) LUA_CPATH='$(BUILD)/?.so;;' sh scripts/emulator.sh
 
 # Benchmarks (bench/README.md). Each benchmark target is one line of
 # BENCH_TARGETS; `make bench` runs them all in order.
@@ -196,10 +203,12 @@ clean-objs:
 	rm -f $(OBJS) $(MODULE)
 
 install: all
-	install -d $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned
+	install -d $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned \
+	  $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/cli
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned/core.so
 	install -m 0644 lua/intuned.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned.lua
 	install -m 0644 lua/intuned/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/
+	install -m 0644 lua/intuned/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/cli/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	sed '1s|^#!.*|#!/usr/bin/env $(LUA)|' bin/intuned >$(DESTDIR)$(PREFIX)/bin/intuned
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/intuned

@@ -51,7 +51,7 @@ end
 describe("luarocks", function()
   it("names every C file and Lua module of the tree in the rockspec", function()
     local rockspec = assert(io.open("intuned-scm-1.rockspec")):read("*a")
-    local _, list = compat.run("ls src/*.c lua/intuned/*.lua")
+    local _, list = compat.run("ls src/*.c lua/intuned/*.lua lua/intuned/*/*.lua")
     for path in list:gmatch("[^\n]+") do
       assert.truthy(rockspec:find('"' .. path .. '"', 1, true), path .. " is not in the rockspec")
     end

@@ -1,0 +1,266 @@
+-- intuned jobs list|get|create|update|delete|pause|resume|trigger
+
+local output = require("intuned.cli.output")
+local wait = require("intuned.cli.wait")
+
+local safe, present, num = output.safe, output.present, output.num
+
+local function count(v)
+  return type(v) == "table" and #v or nil
+end
+
+local function schedule_text(s)
+  if type(s) ~= "table" then
+    return nil
+  end
+  local parts = {}
+  if type(s.intervals) == "table" then
+    for _, iv in ipairs(s.intervals) do
+      if type(iv) == "table" then
+        parts[#parts + 1] = "every " .. output.text(iv.every) .. (type(iv.every) == "number" and " s" or "")
+      end
+    end
+  end
+  if type(s.calendars) == "table" then
+    for _, c in ipairs(s.calendars) do
+      if type(c) == "table" then
+        parts[#parts + 1] = present(c.comment) and output.text(c.comment) or output.text(c)
+      end
+    end
+  end
+  if present(s.jitter) then
+    parts[#parts + 1] = "jitter " .. output.text(s.jitter) .. " s"
+  end
+  return #parts > 0 and table.concat(parts, "; ") or output.text(s)
+end
+
+local function sink_text(s)
+  if type(s) ~= "table" then
+    return nil
+  end
+  local where = s.url or s.bucket
+  return safe(s.type or "?") .. (present(where) and (" " .. safe(output.hide_password(where))) or "")
+end
+
+local function payload_text(p)
+  if type(p) ~= "table" then
+    return nil
+  end
+  local names = {}
+  for i, item in ipairs(p) do
+    if i > 5 then
+      names[#names + 1] = "..."
+      break
+    end
+    names[#names + 1] = type(item) == "table" and safe(item.apiName or "?") or "?"
+  end
+  return ("%d %s%s"):format(#p, #p == 1 and "entry" or "entries",
+    #names > 0 and (": " .. table.concat(names, ", ")) or "")
+end
+
+local function proxy_text(p)
+  if type(p) == "table" then
+    p = p.url
+  end
+  return output.hide_password(p)
+end
+
+local function reason_text(r)
+  if type(r) ~= "table" then
+    return nil
+  end
+  return ("%s: %s"):format(safe(r.type or "reason"), safe(r.message))
+end
+
+local function job_summary(out, job, project)
+  local conf = type(job.configuration) == "table" and job.configuration or {}
+  local retry = type(conf.retry) == "table" and conf.retry.maximumAttempts or nil
+  output.fields(out, {
+    { "Job", ("%s (project %s)"):format(safe(job.id), safe(project)) },
+    { "State", job.state },
+    { "Reason", reason_text(job.reason) },
+    { "Payload", payload_text(job.payload) },
+    { "Concurrency", present(conf.maxConcurrentRequests) and (num(conf.maxConcurrentRequests)
+      .. " requests at a time") or nil },
+    { "Retries", present(retry) and (num(retry) .. " attempts at most") or nil },
+    { "Timeout", present(conf.requestTimeout) and (num(conf.requestTimeout) .. " s per request") or nil },
+    { "Schedule", schedule_text(job.schedule) or "none" },
+    { "Sink", sink_text(job.sink) },
+    { "Proxy", proxy_text(job.proxy) },
+    { "Auth session", type(job.auth_session) == "table" and job.auth_session.id or nil },
+    { "Created", job.created_at },
+    { "Last run", job.last_run_time },
+    { "Next run", job.next_run_time },
+  })
+end
+
+local C = {}
+
+C[#C + 1] = {
+  verb = "list", args = { "PROJECT" }, options = { "json" },
+  summary = "list the jobs of a project, as a table",
+  run = function(ctx, project)
+    local jobs, err = ctx:call("list_jobs", project, ctx:call_options())
+    if not jobs then
+      return ctx:fail(err)
+    end
+    if ctx.json then
+      output.json(ctx.io.stdout, jobs)
+    elseif #jobs == 0 then
+      ctx.io.stdout:write("no jobs in project ", safe(project), "\n")
+    else
+      output.table(ctx.io.stdout, {
+        { "ID", function(j) return j.id end },
+        { "STATE", function(j) return j.state end },
+        { "PAYLOADS", function(j) return count(j.payload) end },
+        { "SCHEDULE", function(j) return present(j.schedule) and "yes" or "no" end },
+        { "LAST RUN", function(j) return j.last_run_time end },
+        { "NEXT RUN", function(j) return j.next_run_time end },
+      }, jobs)
+    end
+    return 0
+  end,
+}
+
+C[#C + 1] = {
+  verb = "get", args = { "PROJECT", "JOB" }, options = { "json" },
+  summary = "print a job's definition and state",
+  run = function(ctx, project, job_id)
+    local job, err = ctx:call("get_job", project, job_id, ctx:call_options())
+    if not job then
+      return ctx:fail(err)
+    end
+    if ctx.json then
+      output.json(ctx.io.stdout, job)
+    else
+      job_summary(ctx.io.stdout, job, project)
+    end
+    return 0
+  end,
+}
+
+C[#C + 1] = {
+  verb = "create", args = { "PROJECT" }, options = { "file", "json" },
+  summary = "create a job from its JSON definition (JobCreateRequest)",
+  details = [[
+The body has the API's field names: id, payload (an array of {apiName,
+parameters, ...}), configuration, and optionally schedule, sink, proxy,
+auth_session. For example:
+
+  {"id": "nightly-scrape",
+   "payload": [{"apiName": "list-products", "parameters": {"category": "shoes"}}],
+   "configuration": {"maxConcurrentRequests": 5}}
+]],
+  run = function(ctx, project)
+    local body, code = ctx:body("the job", true)
+    if not body then
+      return code
+    end
+    local res, err = ctx:call("create_job", project, body, ctx:call_options())
+    if not res then
+      return ctx:fail(err)
+    end
+    if ctx.json then
+      output.json(ctx.io.stdout, res)
+    else
+      ctx.io.stdout:write("created job ", safe(res.id or body.id), " in project ", safe(project), "\n")
+    end
+    return 0
+  end,
+}
+
+C[#C + 1] = {
+  verb = "update", args = { "PROJECT", "JOB" }, options = { "file", "json" },
+  summary = "replace a job's definition (JobUpdateRequest)",
+  details = [[
+Takes what `intuned jobs get PROJECT JOB --json` prints, edited: the fields
+of a read job that an update has no place for (id, state, created_at, ...)
+are left out.
+
+  intuned jobs get my-project nightly-scrape --json >job.json
+  intuned jobs update my-project nightly-scrape --file job.json
+]],
+  run = function(ctx, project, job_id)
+    local body, code = ctx:body("the job", true)
+    if not body then
+      return code
+    end
+    local res, err = ctx:call("update_job", project, job_id, body, ctx:call_options())
+    if not res then
+      return ctx:fail(err)
+    end
+    if ctx.json then
+      output.json(ctx.io.stdout, res)
+    else
+      ctx.io.stdout:write("updated job ", safe(job_id), "\n")
+    end
+    return 0
+  end,
+}
+
+-- delete, pause, resume: one request, one line.
+local function simple(verb, method, summary, done)
+  return {
+    verb = verb, args = { "PROJECT", "JOB" }, options = { "json" }, summary = summary,
+    run = function(ctx, project, job_id)
+      local res, err, meta = ctx:call(method, project, job_id, ctx:call_options())
+      if not res then
+        return ctx:fail(err)
+      end
+      if ctx.json then
+        output.json(ctx.io.stdout, res)
+      else
+        ctx.io.stdout:write(done, " job ", safe(job_id),
+          (meta and meta.gone) and " (it was already gone)" or "", "\n")
+      end
+      return 0
+    end,
+  }
+end
+
+C[#C + 1] = simple("delete", "delete_job", "delete a job and its runs", "deleted")
+C[#C + 1] = simple("pause", "pause_job", "pause a job: no scheduled runs, running ones slow down", "paused")
+C[#C + 1] = simple("resume", "resume_job", "resume a paused job", "resumed")
+
+C[#C + 1] = {
+  verb = "trigger", args = { "PROJECT", "JOB" }, options = wait.with_options({ "wait", "json" }),
+  summary = "start a run of the job now (with --wait: and wait for it)",
+  details = [[
+Prints the new job run's id. With --wait, waits for the run as `intuned
+job-runs wait` does, and exits as it does. A paused job cannot be
+triggered (HTTP 400).
+]],
+  exits = "0 triggered (with --wait: the run succeeded), 1 the run ended unsuccessfully, 3, 4 (--wait).",
+  run = function(ctx, project, job_id)
+    local o, problem = ctx:wait_options()
+    if not o then
+      return ctx:usage(problem)
+    end
+    local res, err = ctx:call("trigger_job", project, job_id, ctx:call_options())
+    if not res then
+      return ctx:fail(err)
+    end
+    if not ctx.opts.wait then
+      if ctx.json then
+        output.json(ctx.io.stdout, res)
+      else
+        ctx.io.stdout:write("triggered job ", safe(job_id), ": job run ", safe(res.jobRunId), "\n")
+      end
+      return 0
+    end
+    local ids = { project, job_id, res.jobRunId }
+    ctx.io[ctx.json and "stderr" or "stdout"]:write("triggered job ", safe(job_id), ": job run ",
+      safe(res.jobRunId), "\n")
+    local final, code = wait.wait(ctx, "job_run", ids, o)
+    if not final then
+      return code
+    end
+    return wait.show(ctx, "job_run", ids, final)
+  end,
+}
+
+for _, c in ipairs(C) do
+  c.group = "jobs"
+end
+
+return C
