@@ -13,10 +13,7 @@ M.TICK = 1     -- seconds between redraws of the bar while sleeping
 M.SLICE = 0.1  -- longest single sleep: Ctrl-C is seen within this
 
 -- Whether Ctrl-C was pressed (after core.catch_interrupts). Once seen it
--- stays seen here; the core's flag is read with an explicit `false`:
--- core.interrupted() without an argument clears the flag when it is set
--- (it reads its argument after pushing its result), so a second look
--- would miss it.
+-- stays seen here, whatever else reads or clears the core's flag.
 local seen = false
 function M.interrupted()
   if not seen and core.interrupted(false) then
