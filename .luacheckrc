@@ -5,6 +5,7 @@ files["spec/server"] = { globals = { "ngx" } }
 exclude_files = { "build", "luarocks-tree", "lua_modules" }
 files["lua/intuned/ngx.lua"] = { read_globals = { "ngx" } }
 files["lua/intuned/cosocket.lua"] = { read_globals = { "ngx" } }
+files["lua/intuned/http1.lua"] = { read_globals = { "ngx" } }
 files["lua/intuned/transport.lua"] = { read_globals = { "ngx" } }
 files["lua/intuned/fanout.lua"] = { read_globals = { "ngx" } }
 -- Generated, one schema a line (scripts/gen-schemas.py).

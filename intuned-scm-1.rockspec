@@ -56,6 +56,7 @@ build = {
     ["intuned.client"] = "lua/intuned/client.lua",
     ["intuned.compat"] = "lua/intuned/compat.lua",
     ["intuned.cosocket"] = "lua/intuned/cosocket.lua",
+    ["intuned.http1"] = "lua/intuned/http1.lua",
     ["intuned.download"] = "lua/intuned/download.lua",
     ["intuned.errors"] = "lua/intuned/errors.lua",
     ["intuned.fanout"] = "lua/intuned/fanout.lua",

@@ -523,6 +523,20 @@ local ok, err = pcall(function()
     end
   end
 
+  -- NGINX_PROFILE=KEY[:MODE]: only LuaJIT's profile of that row at 50
+  -- connections for SECONDS (jit.p mode, default "F": by function; "l" by
+  -- line, "Fl" both), printed instead of the table.
+  local profile = os.getenv("NGINX_PROFILE")
+  if profile and profile ~= "" then
+    local key, mode = profile:match("^([^:]+):?(.*)$")
+    local row = assert(by_key[key] and by_key[key].url and by_key[key], "bench-nginx: no row " .. key)
+    assert(http_get(row.app.port, "/profile?action=start&mode=" .. (mode ~= "" and mode or "F"), 5) == 200)
+    capture(wrk_command(row.url, 50, SECONDS))
+    assert(http_get(row.app.port, "/profile?action=stop", 5) == 200)
+    io.write(read_file(row.app.prefix .. "/profile.txt") or "no profile written\n")
+    do return end
+  end
+
   -- Every other round runs the rows in the opposite order, so that no row
   -- always follows the same one.
   local function in_order(round)

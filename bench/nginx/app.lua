@@ -60,6 +60,19 @@ function M.inflight()
   ngx.say(running)
 end
 
+-- /profile?action=start&mode=F or ?action=stop: LuaJIT's sampling profiler
+-- (jit.p) over this worker, written to <prefix>/profile.txt
+-- (NGINX_PROFILE=row in bench/nginx_bench.lua).
+function M.profile()
+  local profiler = require("jit.p")
+  if ngx.var.arg_action == "start" then
+    profiler.start(ngx.var.arg_mode or "F", ngx.config.prefix() .. "profile.txt")
+  else
+    profiler.stop()
+  end
+  ngx.say("ok")
+end
+
 local function ok_status(doc)
   return type(doc) == "table" and type(doc.jobRun) == "table" and doc.jobRun.status
 end

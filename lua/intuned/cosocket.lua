@@ -14,6 +14,7 @@
 -- by nginx itself, so a stray response never reaches the next request.
 
 local core = require("intuned.core")
+local http1 = require("intuned.http1")
 local response = require("intuned.response")
 
 local M = {}
@@ -21,8 +22,6 @@ local M = {}
 local DEFAULT_TIMEOUT = 30
 local DEFAULT_CONNECT_TIMEOUT = 10
 local DEFAULT_MAX_BYTES = 8 * 1024 * 1024
-local MAX_HEADER_BYTES = 64 * 1024
-local READ_BLOCK = 65536
 -- Kept-alive connections: idle time (ms) and how many per pool.
 local KEEPALIVE_MS, POOL_SIZE = 60000, 64
 
@@ -31,6 +30,8 @@ M.PHASES = { rewrite = true, access = true, content = true, timer = true, ssl_ce
   ssl_session_fetch = true }
 
 local KEEP_NULLS = { keep_nulls = true }
+
+local left = http1.left
 
 -- Failure values of session:request: nil, kind, message, curl_code, sent.
 local function failure(kind, message, sent)
@@ -92,26 +93,6 @@ local function request_bytes(s, ep, method, path, body)
 end
 
 ---------------------------------------------------------------------------
--- Time: every socket operation gets what is left of the attempt
----------------------------------------------------------------------------
-
-local function now()
-  ngx.update_time()
-  return ngx.now()
-end
-
--- Sets the socket's timeout to what is left before `limit`; false when
--- nothing is.
-local function left(sock, limit)
-  local ms = math.floor((limit - now()) * 1000)
-  if ms <= 0 then
-    return false
-  end
-  sock:settimeout(ms)
-  return true
-end
-
----------------------------------------------------------------------------
 -- Connecting
 ---------------------------------------------------------------------------
 
@@ -167,211 +148,6 @@ local function connect(ep, limit, connect_limit)
 end
 
 ---------------------------------------------------------------------------
--- Reading the response
----------------------------------------------------------------------------
-
-local function header(head, pattern)
-  return head:match(pattern)
-end
-
--- Patterns for the framing headers, any case (names are case-insensitive).
-local function any_case(name)
-  return (name:gsub("%a", function(c) return "[" .. c:upper() .. c:lower() .. "]" end):gsub("%-", "%%-"))
-end
-local CONTENT_LENGTH = "\n" .. any_case("content-length") .. ":[ \t]*(%d+)"
-local TRANSFER_ENCODING = "\n" .. any_case("transfer-encoding") .. ":[ \t]*([^\r\n]*)"
-local CONNECTION = "\n" .. any_case("connection") .. ":[ \t]*([^\r\n]*)"
-local CONTENT_TYPE = "\n" .. any_case("content-type") .. ":[ \t]*([^\r\n]*)"
-
--- The header block up to its blank line, capped -> head | nil, kind, message
-local function read_head(sock, limit)
-  local reader = sock:receiveuntil("\r\n\r\n")
-  local parts, size = {}, 0
-  while true do
-    if not left(sock, limit) then
-      return nil, "timeout", "timed out waiting for the response headers"
-    end
-    local data, err, partial = reader(4096)
-    if data == nil and err ~= nil then
-      if err == "timeout" then
-        return nil, "timeout", "timed out waiting for the response headers"
-      end
-      if size == 0 and (partial or "") == "" then
-        return nil, "network", "the server closed the connection without an answer"
-      end
-      return nil, "network", "the connection closed in the response headers: " .. err
-    end
-    if not data then
-      break -- the blank line
-    end
-    size = size + #data
-    if size > MAX_HEADER_BYTES then
-      return nil, "too_large", ("response headers larger than %d bytes"):format(MAX_HEADER_BYTES)
-    end
-    parts[#parts + 1] = data
-  end
-  return table.concat(parts) .. "\r\n"
-end
-
-local function too_large(max)
-  return nil, "too_large", ("response larger than %d bytes"):format(max)
-end
-
-local function read_exactly(sock, n, limit)
-  if not left(sock, limit) then
-    return nil, "timeout", "timed out reading the response body"
-  end
-  local data, err = sock:receive(n)
-  if not data then
-    if err == "timeout" then
-      return nil, "timeout", "timed out reading the response body"
-    end
-    return nil, "network", "the connection closed in the response body: " .. tostring(err)
-  end
-  return data
-end
-
--- One line of a chunked body (a size line or a trailer), at most
--- MAX_LINE bytes: a hostile server cannot make it grow without end.
-local MAX_LINE = 8192
-
-local function read_line(sock, limit)
-  local reader = sock:receiveuntil("\r\n")
-  local parts, size = {}, 0
-  while true do
-    if not left(sock, limit) then
-      return nil, "timeout", "timed out reading the response body"
-    end
-    local data, err = reader(MAX_LINE)
-    if data == nil then
-      if err == nil then
-        return table.concat(parts) -- the line's end
-      end
-      if err == "timeout" then
-        return nil, "timeout", "timed out reading the response body"
-      end
-      return nil, "network", "the connection closed in the response body: " .. tostring(err)
-    end
-    size = size + #data
-    if size > MAX_LINE then
-      return nil, "network", "malformed chunked body (a line longer than " .. MAX_LINE .. " bytes)"
-    end
-    parts[#parts + 1] = data
-  end
-end
-
-local function read_chunked(sock, limit, max)
-  local parts, size = {}, 0
-  while true do
-    local line, kind, msg = read_line(sock, limit)
-    if not line then
-      return nil, kind, msg
-    end
-    local n = tonumber(line:match("^%s*(%x+)"), 16)
-    if not n then
-      return nil, "network", "malformed chunked body"
-    end
-    if n == 0 then
-      repeat -- trailers, up to the blank line
-        line, kind, msg = read_line(sock, limit)
-        if not line then
-          return nil, kind, msg
-        end
-      until line == ""
-      return table.concat(parts)
-    end
-    size = size + n
-    if size > max then
-      return too_large(max)
-    end
-    local data
-    data, kind, msg = read_exactly(sock, n, limit)
-    if not data then
-      return nil, kind, msg
-    end
-    parts[#parts + 1] = data
-    line, kind, msg = read_line(sock, limit)
-    if not line then
-      return nil, kind, msg
-    end
-  end
-end
-
-local function read_until_close(sock, limit, max)
-  local parts, size = {}, 0
-  while true do
-    if not left(sock, limit) then
-      return nil, "timeout", "timed out reading the response body"
-    end
-    local data, err = sock:receiveany(READ_BLOCK)
-    if not data then
-      if err == "closed" then
-        return table.concat(parts)
-      end
-      if err == "timeout" then
-        return nil, "timeout", "timed out reading the response body"
-      end
-      return nil, "network", "reading the response body failed: " .. tostring(err)
-    end
-    size = size + #data
-    if size > max then
-      return too_large(max)
-    end
-    parts[#parts + 1] = data
-  end
-end
-
--- The body the head announces -> body, keepalive | nil, kind, message
-local function read_body(sock, head, status, method, limit, max)
-  if method == "HEAD" or status == 204 or status == 304 then
-    return "", true
-  end
-  local te = header(head, TRANSFER_ENCODING)
-  if te and te:lower():find("chunked", 1, true) then
-    local body, kind, msg = read_chunked(sock, limit, max)
-    return body, body and true or kind, msg
-  end
-  local length = tonumber(header(head, CONTENT_LENGTH) or "")
-  if length then
-    if length > max then
-      return too_large(max)
-    end
-    if length == 0 then
-      return "", true
-    end
-    local body, kind, msg = read_exactly(sock, length, limit)
-    return body, body and true or kind, msg
-  end
-  local body, kind, msg = read_until_close(sock, limit, max)
-  return body, body and false or kind, msg
-end
-
--- Reads one response; 1xx answers are skipped -> status, head, body,
--- keepalive | nil, kind, message
-local function read_response(sock, method, limit, max)
-  while true do
-    local head, kind, msg = read_head(sock, limit)
-    if not head then
-      return nil, kind, msg
-    end
-    local version, status = head:match("^HTTP/(%d%.%d) (%d%d%d)")
-    status = tonumber(status)
-    if not status then
-      return nil, "network", "the server's answer is not HTTP"
-    end
-    if status >= 200 then
-      local body, keep, bmsg = read_body(sock, head, status, method, limit, max)
-      if not body then
-        return nil, keep, bmsg
-      end
-      local connection = (header(head, CONNECTION) or ""):lower()
-      keep = keep and version == "1.1" and not connection:find("close", 1, true)
-      return status, head, body, keep
-    end
-  end
-end
-
----------------------------------------------------------------------------
 -- Sessions
 ---------------------------------------------------------------------------
 
@@ -405,7 +181,8 @@ function Session:request(method, target, body, timeout, keep_nulls, raw)
   else
     path = ep.path .. target
   end
-  local started = now()
+  ngx.update_time()
+  local started = ngx.now()
   local limit = started + (timeout or self.timeout)
   local bytes = request_bytes(self, ep, method, path, body)
   local sock, reused, status, head, res, keep
@@ -421,7 +198,7 @@ function Session:request(method, target, body, timeout, keep_nulls, raw)
     end
     local ok, err = sock:send(bytes)
     if ok then
-      status, kind, msg, keep = read_response(sock, method, limit, self.max_bytes)
+      status, kind, msg, keep = http1.read_response(sock, method, limit, self.max_bytes)
       if not status then
         sock:close()
         return failure(kind, msg, true)
@@ -440,7 +217,7 @@ function Session:request(method, target, body, timeout, keep_nulls, raw)
   else
     sock:close()
   end
-  local ctype = header(head, CONTENT_TYPE)
+  local ctype = head:match(http1.CONTENT_TYPE)
   local meta = core.head_meta({ content_type = ctype, reused = reused, bytes = #res }, head)
   if raw or not response.is_json_type(ctype) or res == "" then
     return status, res, meta
