@@ -20,7 +20,7 @@
 package.path = "bench/?.lua;spec/?.lua;lua/?.lua;" .. package.path
 local socket = require("socket")
 local files = require("support.files")
-local watchdog = require("support.watchdog")
+local launcher = require("support.launcher")
 local server_mod = require("server")
 
 -- Options: --quick (fewer, shorter rounds), --only KEY,KEY (these rows
@@ -130,39 +130,12 @@ end
 local App = {}
 App.__index = App
 
-local function free_port()
-  while true do
-    local port = math.random(20000, 60000)
-    local probe = socket.tcp()
-    local ok = probe:bind("127.0.0.1", port)
-    probe:close()
-    if ok then
-      return port
-    end
-  end
-end
-
-function App:master()
-  return (read_file(self.prefix .. "/nginx.child.pid") or ""):match("%d+")
-end
-
 function App:worker()
-  local master = self:master()
-  return master and capture("pgrep -P " .. master):match("%d+")
-end
-
--- Every thread of master and worker (the thread pool's too).
-function App:pin(cpu)
-  local master = assert(self:master(), "bench-nginx: no nginx pid")
-  assert(files.execute("for p in " .. master .. " $(pgrep -P " .. master .. "); do taskset -a -pc " .. cpu
-    .. " $p >/dev/null || exit 1; done"), "bench-nginx: taskset failed")
+  return self.nginx:worker()
 end
 
 function App:stop()
-  if not self.stopped then
-    self.stopped = true
-    watchdog.stop(self.prefix, 5, 0.02, { sleep = socket.sleep, clock = socket.gettime })
-  end
+  self.nginx:stop()
 end
 
 -- Waits until no request of the application is running (the stall's slow
@@ -184,47 +157,22 @@ end
 -- opts: name, lua_dir, cpath_dir (absolute), api (the started API server).
 local function start_app(opts)
   local template = assert(read_file(ROOT .. "/bench/nginx/nginx.conf.in"))
-  local last
-  for _ = 1, 6 do
-    local prefix = trim(capture("mktemp -d"))
-    assert(files.execute("chmod 755 " .. quote(prefix) .. " && mkdir -p " .. quote(prefix .. "/tmp")))
-    local port = free_port()
-    write_file(prefix .. "/app_config.lua", ("return { base_url = %q, slow_base_url = %q, api_key = %q,"
-      .. " workspace_id = %q, vm_pool_size = %d }\n"):format(opts.api.base_url, opts.api.slow_base_url, API_KEY,
-      WORKSPACE, VM_POOL))
-    local values = {
-      PREFIX = prefix, LUA_DIR = opts.lua_dir, CPATH_DIR = opts.cpath_dir, APP_DIR = ROOT .. "/bench/nginx",
-      MODULES_DIR = "/usr/share/nginx/modules", PORT = port, API_PORT = opts.api.port, API_KEY = API_KEY,
-      USER_LINE = trim(capture("id -u")) == "0" and "user root;" or "", VM_POOL = VM_POOL,
-    }
-    write_file(prefix .. "/nginx.conf", (template:gsub("@([%u_]+)@", function(name)
-      return tostring(assert(values[name], "no value for @" .. name .. "@"))
-    end)))
-    files.execute("sh " .. quote(ROOT .. "/spec/server/watchdog.sh") .. " " .. files.own_pid() .. " "
-      .. quote(prefix) .. " /usr/sbin/nginx </dev/null >/dev/null 2>&1 &")
-    local app = setmetatable({ name = opts.name, prefix = prefix, port = port }, App)
-    local deadline = socket.gettime() + 10
-    while true do
-      local status, body = http_get(port, "/ping", 1)
-      if status == 200 and body:find(prefix, 1, true) then
-        app:pin(APP_CPU)
-        return app
-      end
-      local log = read_file(prefix .. "/error.log") or ""
-      local busy = log:find("Address already in use", 1, true)
-      if busy or exists(prefix .. "/nginx.exit") or socket.gettime() > deadline then
-        last = "bench-nginx: the " .. opts.name .. " nginx did not start:\n" .. log
-          .. (read_file(prefix .. "/nginx.out") or "")
-        app:stop()
-        if not busy then
-          error(last, 0)
-        end
-        break
-      end
-      socket.sleep(0.02)
-    end
-  end
-  error(last, 0)
+  local nginx = launcher.start {
+    name = "bench-nginx: the " .. opts.name .. " nginx", nginx = "/usr/sbin/nginx", probe = "/ping",
+    dirs = { "tmp" }, start_timeout = 10,
+    prepare = function(prefix, ports)
+      write_file(prefix .. "/app_config.lua", ("return { base_url = %q, slow_base_url = %q, api_key = %q,"
+        .. " workspace_id = %q, vm_pool_size = %d }\n"):format(opts.api.base_url, opts.api.slow_base_url,
+        API_KEY, WORKSPACE, VM_POOL))
+      write_file(prefix .. "/nginx.conf", launcher.render(template, {
+        PREFIX = prefix, LUA_DIR = opts.lua_dir, CPATH_DIR = opts.cpath_dir, APP_DIR = ROOT .. "/bench/nginx",
+        MODULES_DIR = "/usr/share/nginx/modules", PORT = ports[1], API_PORT = opts.api.port, API_KEY = API_KEY,
+        USER_LINE = launcher.user_line(), VM_POOL = VM_POOL,
+      }, "bench/nginx/nginx.conf.in"))
+    end,
+  }
+  nginx:pin(APP_CPU)
+  return setmetatable({ name = opts.name, nginx = nginx, prefix = nginx.prefix, port = nginx.ports[1] }, App)
 end
 
 ---------------------------------------------------------------------------

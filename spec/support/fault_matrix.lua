@@ -154,17 +154,8 @@ M.tag = ""
 function M.run(row, server, extra)
   server = server or require("support.emulator").shared()
   local time = fake_time()
-  local o = {
-    base_url = row.refused and "http://127.0.0.1:1/api/v1/workspace" or server.base_url,
-    api_key = server.api_key,
-    workspace_id = server.workspace_id,
-    clock = time.clock,
-    sleep = time.sleep,
-    random = function() return 0.5 end,
-    timeout = 5,
-  }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  for k, v in pairs(row.opts or {}) do o[k] = v end
+  local o = time.client_options(server, extra, row.opts,
+    row.refused and { base_url = "http://127.0.0.1:1/api/v1/workspace" })
   counter = counter + 1
   local run_id = ("%s.m%s%d-%d"):format(row.scenario or "ok", M.tag, os.time(), counter)
   local client = intuned.new(o)

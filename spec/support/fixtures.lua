@@ -62,19 +62,8 @@ end
 -- intuned.new with the emulator's settings; `opts` overrides them.
 -- Returns the client and its fake time.
 function M.client(opts)
-  local srv = M.server()
   local time = M.fake_time()
-  local o = {
-    base_url = srv.base_url,
-    api_key = srv.api_key,
-    workspace_id = srv.workspace_id,
-    clock = time.clock,
-    sleep = time.sleep,
-    random = function() return 0.5 end,
-    timeout = 5,
-  }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return intuned.new(o), time
+  return intuned.new(time.client_options(M.server(), opts)), time
 end
 
 return M
