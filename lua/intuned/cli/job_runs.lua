@@ -1,8 +1,8 @@
 -- intuned job-runs list|get|wait|terminate|results (and the old
 -- `intuned run get|wait|results`, aliases of the last three)
 
+local command = require("intuned.cli.command")
 local output = require("intuned.cli.output")
-local wait = require("intuned.cli.wait")
 
 local safe, num = output.safe, output.num
 
@@ -108,7 +108,7 @@ for all of them).
   end,
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.result{
   verb = "get", args = { "PROJECT", "JOB", "RUN" }, options = { "json" },
   summary = "print a job run's summary",
   details = [[
@@ -116,17 +116,11 @@ The run's status, payload counts, times, and its error or reason when it
 has one.
 ]],
   exits = "0, or 1 when the run finished unsuccessfully (still going: 0); 3 on an error.",
-  run = function(ctx, project, job_id, run_id)
-    local res, err = ctx:call("get_job_run", project, job_id, run_id, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    return wait.show(ctx, "job_run", { project, job_id, run_id }, res)
-  end,
+  kind = "job_run",
 }
 
-C[#C + 1] = {
-  verb = "wait", args = { "PROJECT", "JOB", "RUN" }, options = wait.with_options({ "json" }),
+C[#C + 1] = command.wait{
+  verb = "wait", args = { "PROJECT", "JOB", "RUN" }, options = { "json" },
   summary = "wait until a job run finishes, showing its progress",
   details = [[
 On a terminal: a progress bar (payloads done out of total, succeeded,
@@ -134,35 +128,14 @@ failed, elapsed time, status); otherwise one line each time the run
 changes. Failed polls show as they happen; see `intuned --help` (waits).
 ]],
   exits = "0 the run succeeded, 1 it finished unsuccessfully, 3 error, 4 timeout, 130 Ctrl-C.",
-  run = function(ctx, project, job_id, run_id)
-    local o, problem = ctx:wait_options()
-    if not o then
-      return ctx:usage(problem)
-    end
-    local ids = { project, job_id, run_id }
-    local res, code = wait.wait(ctx, "job_run", ids, o)
-    if not res then
-      return code
-    end
-    return wait.show(ctx, "job_run", ids, res)
-  end,
+  kind = "job_run",
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.action{
   verb = "terminate", args = { "PROJECT", "JOB", "RUN" }, options = { "json" },
   summary = "terminate a job run (it ends TERMINATED)",
-  run = function(ctx, project, job_id, run_id)
-    local res, err = ctx:call("terminate_job_run", project, job_id, run_id, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, res)
-    else
-      ctx.io.stdout:write("terminated job run ", safe(run_id), "\n")
-    end
-    return 0
-  end,
+  method = "terminate_job_run",
+  said = function(_, _, _, _, run_id) return "terminated job run " .. safe(run_id) end,
 }
 
 -- Text written to a terminal: each line escaped, line ends kept.
