@@ -32,14 +32,8 @@ end
 local C = {}
 
 C[#C + 1] = command.list{
-  verb = "list", args = { "PROJECT" }, options = { "json" },
-  summary = "list the auth sessions of a project, as a table",
-  method = "list_auth_sessions", empty = "no auth sessions in project %s",
-  columns = {
-    { "ID", function(s) return s.id end },
-    { "TYPE", function(s) return s.type end },
-    { "STATUS", function(s) return s.status end },
-  },
+  what = "auth sessions", method = "list_auth_sessions",
+  columns = { { "ID", "id" }, { "TYPE", "type" }, { "STATUS", "status" } },
 }
 
 C[#C + 1] = command.show{

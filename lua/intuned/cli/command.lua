@@ -5,9 +5,10 @@
 --
 --   show{ method, print }      one request; --json prints the answer, else
 --                              print(out, answer, meta, arguments...)
---   list{ method, empty, columns }
---                              show as a table, or the line `empty` (its %s:
---                              the first word, escaped) when there is none
+--   list{ what, method, columns }
+--                              `list PROJECT`: the `what` ("jobs") of a
+--                              project as a table, or a line saying there
+--                              are none
 --   action{ method, said }     show as the line said(answer, meta, arguments...)
 --   result{ kind | target }    one poll of a kind (intuned.cli.kinds), then
 --                              its summary
@@ -52,8 +53,19 @@ local function words_and_body(ctx, c, ...)
   return a
 end
 
--- The command's request; -> { res, meta, args }, or nil and the exit
--- status once the error is written.
+-- Calls f (a client method's name, or a function) with the arguments a
+-- (a.n of them), then the call options; -> { res, meta, args = a }, or nil
+-- and the exit status once the error is written.
+local function call(ctx, f, a)
+  a[a.n + 1] = ctx:call_options()
+  local res, err, meta = ctx:call(f, unpack(a, 1, a.n + 1))
+  if not res then
+    return nil, ctx:fail(err)
+  end
+  return { res = res, meta = meta, args = a }
+end
+
+-- The command's request, as call returns it.
 local function request(ctx, c, ...)
   local a, code
   if c.arguments then
@@ -64,12 +76,7 @@ local function request(ctx, c, ...)
   if not a then
     return nil, code
   end
-  a[a.n + 1] = ctx:call_options()
-  local res, err, meta = ctx:call(c.method, unpack(a, 1, a.n + 1))
-  if not res then
-    return nil, ctx:fail(err)
-  end
-  return { res = res, meta = meta, args = a }
+  return call(ctx, c.method, a)
 end
 
 function M.show(c)
@@ -89,9 +96,11 @@ function M.show(c)
 end
 
 function M.list(c)
-  c.print = function(out, list, _, first)
+  c.verb, c.args, c.options = "list", { "PROJECT" }, { "json" }
+  c.summary = "list the " .. c.what .. " of a project, as a table"
+  c.print = function(out, list, _, project)
     if #list == 0 then
-      out:write(c.empty:format(output.safe(first)), "\n")
+      out:write("no ", c.what, " in project ", output.safe(project), "\n")
     else
       output.table(out, c.columns, list)
     end
@@ -119,11 +128,11 @@ function M.result(c)
     if not kind then
       return ids
     end
-    local res, err = ctx:call(kinds[kind].poll, ctx.client, ids, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
+    local r, code = call(ctx, kinds[kind].poll, { ctx.client, ids, n = 2 })
+    if not r then
+      return code
     end
-    return wait.show(ctx, kind, ids, res)
+    return wait.show(ctx, kind, ids, r.res)
   end
   return c
 end
@@ -137,29 +146,32 @@ local function wait_and_show(ctx, kind, ids, o)
   return wait.show(ctx, kind, ids, res)
 end
 
-function M.wait(c)
+-- c with the wait options; its run reads them, then calls
+-- run(ctx, wait options, words...).
+local function with_wait(c, run)
   c.options = wait.with_options(c.options)
   c.run = function(ctx, ...)
     local o, problem = ctx:wait_options()
     if not o then
       return ctx:usage(problem)
     end
+    return run(ctx, o, ...)
+  end
+  return c
+end
+
+function M.wait(c)
+  return with_wait(c, function(ctx, o, ...)
     local kind, ids = target(ctx, c, ...)
     if not kind then
       return ids
     end
     return wait_and_show(ctx, kind, ids, o)
-  end
-  return c
+  end)
 end
 
 function M.start(c)
-  c.options = wait.with_options(c.options)
-  c.run = function(ctx, ...)
-    local o, problem = ctx:wait_options()
-    if not o then
-      return ctx:usage(problem)
-    end
+  return with_wait(c, function(ctx, o, ...)
     local r, code = request(ctx, c, ...)
     if not r then
       return code
@@ -175,8 +187,7 @@ function M.start(c)
     end
     ctx.io[ctx.json and "stderr" or "stdout"]:write(c.announce(r.res, ids), "\n")
     return wait_and_show(ctx, c.kind, ids, o)
-  end
-  return c
+  end)
 end
 
 return M

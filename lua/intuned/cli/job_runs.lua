@@ -2,6 +2,7 @@
 -- `intuned run get|wait|results`, aliases of the last three)
 
 local command = require("intuned.cli.command")
+local kinds = require("intuned.cli.kinds")
 local output = require("intuned.cli.output")
 
 local safe, num = output.safe, output.num
@@ -19,18 +20,17 @@ local function whole(ctx, name, min)
 end
 
 local COLUMNS = {
-  { "ID", function(r) return r.id end },
-  { "STATUS", function(r) return r.status end },
-  { "TYPE", function(r) return r.type end },
+  { "ID", "id" },
+  { "STATUS", "status" },
+  { "TYPE", "type" },
   { "PAYLOADS", function(r)
-    local ok, failed = r.successful_runs, r.failed_runs
-    local done = (type(ok) == "number" and ok or 0) + (type(failed) == "number" and failed or 0)
-    return num(done) .. "/" .. num(r.payloads)
+    local done, total = kinds.counts(r)
+    return num(done) .. "/" .. num(total)
   end },
   { "OK", function(r) return type(r.successful_runs) == "number" and num(r.successful_runs) or nil end },
   { "FAILED", function(r) return type(r.failed_runs) == "number" and num(r.failed_runs) or nil end },
-  { "STARTED", function(r) return r.start_time end },
-  { "ENDED", function(r) return r.end_time end },
+  { "STARTED", "start_time" },
+  { "ENDED", "end_time" },
 }
 
 local C = {}

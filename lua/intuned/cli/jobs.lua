@@ -97,16 +97,14 @@ end
 local C = {}
 
 C[#C + 1] = command.list{
-  verb = "list", args = { "PROJECT" }, options = { "json" },
-  summary = "list the jobs of a project, as a table",
-  method = "list_jobs", empty = "no jobs in project %s",
+  what = "jobs", method = "list_jobs",
   columns = {
-    { "ID", function(j) return j.id end },
-    { "STATE", function(j) return j.state end },
+    { "ID", "id" },
+    { "STATE", "state" },
     { "PAYLOADS", function(j) return count(j.payload) end },
     { "SCHEDULE", function(j) return present(j.schedule) and "yes" or "no" end },
-    { "LAST RUN", function(j) return j.last_run_time end },
-    { "NEXT RUN", function(j) return j.next_run_time end },
+    { "LAST RUN", "last_run_time" },
+    { "NEXT RUN", "next_run_time" },
   },
 }
 
