@@ -144,8 +144,4 @@ C[#C + 1] = command.wait{
   target = read_ids,
 }
 
-for _, c in ipairs(C) do
-  c.group = "auth-sessions"
-end
-
 return C

@@ -201,8 +201,4 @@ with -o, {"path": ..., "bytes": N} is printed.
   end,
 }
 
-for _, c in ipairs(C) do
-  c.group = "job-runs"
-end
-
 return C

@@ -179,8 +179,4 @@ triggered (HTTP 400).
   said = triggered, announce = triggered,
 }
 
-for _, c in ipairs(C) do
-  c.group = "jobs"
-end
-
 return C

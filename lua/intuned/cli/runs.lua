@@ -46,8 +46,4 @@ C[#C + 1] = command.wait{
   kind = "run",
 }
 
-for _, c in ipairs(C) do
-  c.group = "runs"
-end
-
 return C
