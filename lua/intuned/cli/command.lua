@@ -6,9 +6,9 @@
 --   show{ method, print }      one request; --json prints the answer, else
 --                              print(out, answer, meta, arguments...)
 --   list{ what, method, columns }
---                              `list PROJECT`: the `what` ("jobs") of a
---                              project as a table, or a line saying there
---                              are none
+--                              show for `list PROJECT` (verb, args, --json
+--                              and summary made from `what`: "jobs"): a
+--                              table, or a line saying there are none
 --   action{ method, said }     show as the line said(answer, meta, arguments...)
 --   result{ kind | target }    one poll of a kind (intuned.cli.kinds), then
 --                              its summary
@@ -19,13 +19,13 @@
 --                              line announce(answer, ids), then the wait for
 --                              ids(answer, words...)
 --
--- A request's arguments: the command's words, then its body when it takes
--- one (`body` names it in messages, `body_required`), then the call
--- options; arguments(ctx, words...) makes them instead (-> a list with its
--- length in n, or nil and the exit status). target(ctx, words...) -> kind,
--- ids (or nil and the exit status) reads the words of a result or a wait
--- when they are not the ids themselves. wait and start add the wait
--- options to `options`.
+-- A request's arguments: the command's words (its positional arguments),
+-- then its body when it takes one (`body` names it in messages,
+-- `body_required`), then the call options; arguments(ctx, words...) makes
+-- them instead (-> a list with its length in n, or nil and the exit
+-- status). target(ctx, words...) -> kind, ids (or nil and the exit status)
+-- reads the words of a result or a wait when they are not the ids
+-- themselves. wait and start add the wait options to `options`.
 
 local kinds = require("intuned.cli.kinds")
 local output = require("intuned.cli.output")
