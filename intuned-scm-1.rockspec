@@ -43,6 +43,7 @@ build = {
     ["intuned.cli"] = "lua/intuned/cli.lua",
     ["intuned.cli.args"] = "lua/intuned/cli/args.lua",
     ["intuned.cli.auth_sessions"] = "lua/intuned/cli/auth_sessions.lua",
+    ["intuned.cli.command"] = "lua/intuned/cli/command.lua",
     ["intuned.cli.errors"] = "lua/intuned/cli/errors.lua",
     ["intuned.cli.help"] = "lua/intuned/cli/help.lua",
     ["intuned.cli.input"] = "lua/intuned/cli/input.lua",

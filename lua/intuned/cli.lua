@@ -30,9 +30,12 @@ local M = {}
 M.EXIT = errors.EXIT
 local EXIT = M.EXIT
 
+-- Each group's commands come from its module (the group job-runs from
+-- intuned.cli.job_runs).
 local ORDER, COMMANDS, GROUPS = {}, {}, {}
 for _, name in ipairs({ "jobs", "job_runs", "runs", "auth_sessions" }) do
   for _, c in ipairs(require("intuned.cli." .. name)) do
+    c.group = name:gsub("_", "-")
     c.key = c.group .. " " .. c.verb
     COMMANDS[c.key] = c
     ORDER[#ORDER + 1] = c

@@ -2,13 +2,12 @@
 -- for the specs of the tool: to its end (run), in the background with its
 -- pid for signals (spawn, start), or on a real terminal, a tmux pane
 -- whose screen can be read and which takes keys (terminal).
+local files = require("support.files")
 local fx = require("support.fixtures")
 
 local M = {}
 
-function M.quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+M.quote = files.quote
 
 -- The environment that points the tool at the emulator (and at this tree);
 -- an override of false leaves the variable out.
@@ -36,9 +35,7 @@ function M.run(args, overrides, stdin)
   local p = io.popen(cmd .. "; echo \"<exit $?>\"")
   local out = p:read("*a")
   p:close()
-  local f = io.open(err_file)
-  local err = f:read("*a")
-  f:close()
+  local err = assert(files.read(err_file))
   os.remove(err_file)
   local code = tonumber(out:match("<exit (%d+)>\n?$"))
   return out:gsub("<exit %d+>\n?$", ""), err, code
@@ -58,28 +55,29 @@ function M.tmpdir()
   return (dir:gsub("%s+$", ""))
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
+-- The number a file holds (a pid, an exit status), or nil while it is not
+-- there yet.
+local function number_in(path)
+  return tonumber((files.read(path) or ""):match("%d+"))
 end
-M.read = read
 
-function M.write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
+-- The exit status of a background command or of a pane's command, which
+-- the shell around it writes to self.dir/exit; nil while it runs.
+local function exit_status(self)
+  return number_in(self.dir .. "/exit")
+end
+
+-- Waits up to `seconds` (default self.WAIT) for the end; -> exit status or nil.
+local function wait_exit(self, seconds)
+  fx.eventually(function() return exit_status(self) ~= nil end, seconds or self.WAIT)
+  return exit_status(self)
 end
 
 ---------------------------------------------------------------------------
 -- A command in the background: its pid, output so far, exit status
 ---------------------------------------------------------------------------
 
-local Child = {}
+local Child = { status = exit_status, wait = wait_exit, WAIT = 10 }
 Child.__index = Child
 
 -- Starts `command` (a shell command line) in the background, its output in
@@ -95,7 +93,7 @@ function M.start(command)
   os.execute(("(sh -c %s) >/dev/null 2>&1 &"):format(M.quote(script)))
   local child = setmetatable({ dir = dir }, Child)
   assert(fx.eventually(function()
-    child.pid = tonumber((read(dir .. "/pid") or ""):match("%d+"))
+    child.pid = number_in(dir .. "/pid")
     return child.pid ~= nil
   end, 10), "the background command did not start")
   return child
@@ -106,19 +104,8 @@ function M.spawn(args, overrides)
   return M.start(("%s %s bin/intuned %s"):format(M.env(overrides), fx.lua(), args))
 end
 
-function Child:stdout() return read(self.dir .. "/out") or "" end
-function Child:stderr() return read(self.dir .. "/err") or "" end
-
--- The exit status, or nil while it runs.
-function Child:status()
-  return tonumber((read(self.dir .. "/exit") or ""):match("%d+"))
-end
-
--- Waits up to `seconds` for the end; -> exit status or nil.
-function Child:wait(seconds)
-  fx.eventually(function() return self:status() ~= nil end, seconds or 10)
-  return self:status()
-end
+function Child:stdout() return files.read(self.dir .. "/out") or "" end
+function Child:stderr() return files.read(self.dir .. "/err") or "" end
 
 -- Waits until check(stdout, stderr) is true; -> whether it became so.
 function Child:until_output(check, seconds)
@@ -142,7 +129,7 @@ end
 -- A command on a real terminal (a tmux pane)
 ---------------------------------------------------------------------------
 
-local Pane = {}
+local Pane = { status = exit_status, wait = wait_exit, WAIT = 20 }
 Pane.__index = Pane
 
 local panes = 0
@@ -185,15 +172,6 @@ end
 
 function Pane:keys(keys)
   M.sh(self.tmux .. " send-keys " .. keys)
-end
-
-function Pane:status()
-  return tonumber((read(self.dir .. "/exit") or ""):match("%d+"))
-end
-
-function Pane:wait(seconds)
-  fx.eventually(function() return self:status() ~= nil end, seconds or 20)
-  return self:status()
 end
 
 -- Waits until check(screen) is true; -> whether it became so.

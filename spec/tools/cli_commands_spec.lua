@@ -2,6 +2,7 @@
 -- emulator (project my-project as a reset seeds it): what it prints, the
 -- requests it makes, and its exit status.
 local cli = require("support.cli")
+local files = require("support.files")
 local fx = require("support.fixtures")
 local core = require("intuned.core")
 
@@ -37,7 +38,7 @@ end
 
 local function write_tmp(text)
   local path = os.tmpname()
-  cli.write(path, text)
+  files.write(path, text)
   return path
 end
 

@@ -3,8 +3,9 @@
 -- each of its options is named in its section, and every exit status is
 -- documented in both.
 local cli = require("support.cli")
+local files = require("support.files")
 
-local DOC = assert(cli.read("docs/cli.md"))
+local DOC = assert(files.read("docs/cli.md"))
 
 -- The text of the docs section whose heading starts with `heading`.
 local function section(heading)

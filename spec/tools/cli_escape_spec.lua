@@ -3,6 +3,7 @@
 -- escaped, on a pipe and on a real terminal (tmux), and plain UTF-8 stays
 -- readable.
 local cli = require("support.cli")
+local files = require("support.files")
 local fx = require("support.fixtures")
 
 -- Raw bytes a hostile answer carries: ESC, BEL, CR, the UTF-8 of U+009B.
@@ -65,7 +66,7 @@ describe("intuned shows server strings escaped", function()
 
     local function file(text)
       local path = os.tmpname()
-      cli.write(path, text)
+      files.write(path, text)
       return path
     end
 

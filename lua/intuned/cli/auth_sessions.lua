@@ -1,83 +1,53 @@
 -- intuned auth-sessions list|get|delete|create|validate|update|result|wait
 
+local command = require("intuned.cli.command")
 local output = require("intuned.cli.output")
-local wait = require("intuned.cli.wait")
 
 local safe = output.safe
 
+-- The fields of a session that are not its id, type and status, sorted.
+local function other_fields(s)
+  local rest = {}
+  for k in pairs(s) do
+    if k ~= "id" and k ~= "type" and k ~= "status" and type(k) == "string" then
+      rest[#rest + 1] = k
+    end
+  end
+  table.sort(rest)
+  return rest
+end
+
+local function session_summary(out, s, project, id)
+  local rows = {
+    { "Auth session", ("%s (project %s)"):format(safe(s.id or id), safe(project)) },
+    { "Type", s.type },
+    { "Status", s.status },
+  }
+  for _, k in ipairs(other_fields(s)) do
+    rows[#rows + 1] = { safe(k), s[k] }
+  end
+  output.fields(out, rows)
+end
+
 local C = {}
 
-C[#C + 1] = {
-  verb = "list", args = { "PROJECT" }, options = { "json" },
-  summary = "list the auth sessions of a project, as a table",
-  run = function(ctx, project)
-    local list, err = ctx:call("list_auth_sessions", project, ctx:call_options())
-    if not list then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, list)
-    elseif #list == 0 then
-      ctx.io.stdout:write("no auth sessions in project ", safe(project), "\n")
-    else
-      output.table(ctx.io.stdout, {
-        { "ID", function(s) return s.id end },
-        { "TYPE", function(s) return s.type end },
-        { "STATUS", function(s) return s.status end },
-      }, list)
-    end
-    return 0
-  end,
+C[#C + 1] = command.list{
+  what = "auth sessions", method = "list_auth_sessions",
+  columns = { { "ID", "id" }, { "TYPE", "type" }, { "STATUS", "status" } },
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.show{
   verb = "get", args = { "PROJECT", "SESSION" }, options = { "json" },
   summary = "print an auth session",
-  run = function(ctx, project, id)
-    local s, err = ctx:call("get_auth_session", project, id, ctx:call_options())
-    if not s then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, s)
-      return 0
-    end
-    local rows = {
-      { "Auth session", ("%s (project %s)"):format(safe(s.id or id), safe(project)) },
-      { "Type", s.type },
-      { "Status", s.status },
-    }
-    local rest = {}
-    for k in pairs(s) do
-      if k ~= "id" and k ~= "type" and k ~= "status" and type(k) == "string" then
-        rest[#rest + 1] = k
-      end
-    end
-    table.sort(rest)
-    for _, k in ipairs(rest) do
-      rows[#rows + 1] = { safe(k), s[k] }
-    end
-    output.fields(ctx.io.stdout, rows)
-    return 0
-  end,
+  method = "get_auth_session",
+  print = function(out, s, _, project, id) session_summary(out, s, project, id) end,
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.action{
   verb = "delete", args = { "PROJECT", "SESSION" }, options = { "json" },
   summary = "delete an auth session",
-  run = function(ctx, project, id)
-    local res, err, meta = ctx:call("delete_auth_session", project, id, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, res)
-    else
-      ctx.io.stdout:write("deleted auth session ", safe(id), (meta and meta.gone) and " (it was already gone)" or "",
-        "\n")
-    end
-    return 0
-  end,
+  method = "delete_auth_session",
+  said = function(_, meta, _, id) return "deleted auth session " .. safe(id) .. command.gone(meta) end,
 }
 
 -- The kinds of operation: the kind name in intuned.cli.kinds, how to
@@ -102,49 +72,22 @@ end
 -- create, validate, update: start the operation, then (--wait) wait for it.
 local function operation(name, args, summary, details)
   local spec = OPERATIONS[name]
-  return {
-    verb = name, args = args, options = wait.with_options({ "file", "wait", "json" }),
+  return command.start{
+    verb = name, args = args, options = { "file", "wait", "json" },
     summary = summary, details = details,
     option_help = name == "validate" and {
       file = "the body as JSON (- for standard input); default: none (standard input is not read)",
     } or nil,
     exits = "0 started (with --wait: done), 1 the operation failed or was canceled, 2 a bad body, 3, 4 (--wait).",
-    run = function(ctx, project, id)
-      local o, problem = ctx:wait_options()
-      if not o then
-        return ctx:usage(problem)
-      end
-      local body, code = ctx:body("the " .. name .. " request", name ~= "validate")
-      if not body and code then
-        return code
-      end
-      local res, err
-      if name == "create" then
-        res, err = ctx:call(spec.start, project, body, ctx:call_options())
-      else
-        res, err = ctx:call(spec.start, project, id, body, ctx:call_options())
-      end
-      if not res then
-        return ctx:fail(err)
-      end
-      local ids = spec.ids(project, id, res.operationId)
-      if not ctx.opts.wait then
-        if ctx.json then
-          output.json(ctx.io.stdout, res)
-        else
-          ctx.io.stdout:write(("started %s: operation %s (%s)\nwait for it: %s\n"):format(name,
-            safe(res.operationId), safe(res.status), hint(project, name, id, res.operationId)))
-        end
-        return 0
-      end
-      ctx.io[ctx.json and "stderr" or "stdout"]:write(("started %s: operation %s\n"):format(name,
-        safe(res.operationId)))
-      local final, wcode = wait.wait(ctx, spec.kind, ids, o)
-      if not final then
-        return wcode
-      end
-      return wait.show(ctx, spec.kind, ids, final)
+    method = spec.start, kind = spec.kind,
+    body = "the " .. name .. " request", body_required = name ~= "validate",
+    ids = function(res, project, id) return spec.ids(project, id, res.operationId) end,
+    said = function(res, ids)
+      local id = name ~= "create" and ids[2] or nil
+      return ("started %s: operation %s (%s)\nwait for it: %s"):format(name, safe(res.operationId),
+        safe(res.status), hint(ids[1], name, id, res.operationId))
     end,
+    announce = function(res) return ("started %s: operation %s"):format(name, safe(res.operationId)) end,
   }
 end
 
@@ -165,22 +108,23 @@ The body: {"parameters": {...}} and optionally proxy, createAttempts,
 checkAttempts, saveTrace.
 ]])
 
--- result and wait: KIND [SESSION] OPERATION, SESSION for validate and update.
-local function read_ids(ctx, words)
-  local project, name = words[1], words[2]
+-- result and wait: KIND [SESSION] OPERATION, SESSION for validate and update;
+-- -> the kind and the ids, or nil and the exit status.
+local function read_ids(ctx, project, name, ...)
   local spec = OPERATIONS[name or ""]
   if not spec then
     return nil, ctx:usage("the kind of operation must be create, validate or update")
   end
+  local words = { project, name, ... }
   local want = name == "create" and 3 or 4
   if #words ~= want then
     return nil, ctx:usage(name == "create" and "'create' takes OPERATION" or
       ("'%s' takes SESSION OPERATION"):format(name))
   end
-  return spec, spec.ids(project, words[3], words[4] or words[3])
+  return spec.kind, spec.ids(project, words[3], words[4] or words[3])
 end
 
-C[#C + 1] = {
+C[#C + 1] = command.result{
   verb = "result", args = { "PROJECT", "KIND", "[SESSION]", "OPERATION" }, nargs = { 3, 4 },
   options = { "json" },
   summary = "print an operation's status (KIND: create, validate or update)",
@@ -189,44 +133,15 @@ C[#C + 1] = {
   intuned auth-sessions result my-project validate SESSION OPERATION
 ]],
   exits = "0, or 1 when the operation failed or was canceled (still going: 0); 3 on an error.",
-  run = function(ctx, ...)
-    local spec, ids = read_ids(ctx, { ... })
-    if not spec then
-      return ids
-    end
-    local kind = require("intuned.cli.kinds")[spec.kind]
-    local res, err = ctx:call(kind.poll, ctx.client, ids, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    return wait.show(ctx, spec.kind, ids, res)
-  end,
+  target = read_ids,
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.wait{
   verb = "wait", args = { "PROJECT", "KIND", "[SESSION]", "OPERATION" }, nargs = { 3, 4 },
-  options = wait.with_options({ "json" }),
+  options = { "json" },
   summary = "wait until an operation is done, failed or canceled",
   exits = "0 done, 1 failed or canceled, 3 error, 4 timeout, 130 Ctrl-C.",
-  run = function(ctx, ...)
-    local o, problem = ctx:wait_options()
-    if not o then
-      return ctx:usage(problem)
-    end
-    local spec, ids = read_ids(ctx, { ... })
-    if not spec then
-      return ids
-    end
-    local res, code = wait.wait(ctx, spec.kind, ids, o)
-    if not res then
-      return code
-    end
-    return wait.show(ctx, spec.kind, ids, res)
-  end,
+  target = read_ids,
 }
-
-for _, c in ipairs(C) do
-  c.group = "auth-sessions"
-end
 
 return C

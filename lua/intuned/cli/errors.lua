@@ -57,14 +57,23 @@ local function connect_reason(why)
   return lower
 end
 
+-- The sentences that more than one of libcurl's texts turn into.
+local function cannot_connect(_, h, p, why)
+  return ("cannot connect to %s port %s (%s)"):format(h, p, connect_reason(why))
+end
+
+local function no_answer(host, ms)
+  return ("no answer from %s within %s"):format(host, secs(ms))
+end
+
+local function wrong_name(host)
+  return ("the TLS certificate of %s is not for that name"):format(host)
+end
+
 -- Rewrites of libcurl's detail texts: { pattern, function(host, captures...) }.
 local REWRITES = {
-  { "^Failed to connect to (.-) port (%d+) after %d+ ms: (.*)$", function(_, h, p, why)
-    return ("cannot connect to %s port %s (%s)"):format(h, p, connect_reason(why))
-  end },
-  { "^Failed to connect to (.-) port (%d+): (.*)$", function(_, h, p, why)
-    return ("cannot connect to %s port %s (%s)"):format(h, p, connect_reason(why))
-  end },
+  { "^Failed to connect to (.-) port (%d+) after %d+ ms: (.*)$", cannot_connect },
+  { "^Failed to connect to (.-) port (%d+): (.*)$", cannot_connect },
   { "^Could not resolve host: (.*)$", function(_, h) return "cannot resolve host " .. h end },
   { "^Could not resolve proxy: (.*)$", function(_, h) return "cannot resolve proxy " .. h end },
   { "^Resolving timed out after (%d+) milliseconds", function(host, ms)
@@ -73,12 +82,8 @@ local REWRITES = {
   { "^Connection timed out after (%d+) milliseconds", function(host, ms)
     return ("cannot connect to %s (no answer within %s)"):format(host, secs(ms))
   end },
-  { "^Operation timed out after (%d+) milliseconds with 0 bytes received", function(host, ms)
-    return ("no answer from %s within %s"):format(host, secs(ms))
-  end },
-  { "^Operation timed out after (%d+) milliseconds with 0 out of", function(host, ms)
-    return ("no answer from %s within %s"):format(host, secs(ms))
-  end },
+  { "^Operation timed out after (%d+) milliseconds with 0 bytes received", no_answer },
+  { "^Operation timed out after (%d+) milliseconds with 0 out of", no_answer },
   { "^Operation timed out after (%d+) milliseconds", function(host, ms)
     return ("the answer from %s did not arrive whole within %s"):format(host, secs(ms))
   end },
@@ -95,12 +100,8 @@ local REWRITES = {
   { "^SSL certificate problem: (.*)$", function(host, why)
     return ("the TLS certificate of %s is not trusted (%s)"):format(host, why)
   end },
-  { "^SSL: no alternative certificate subject name matches target host name '(.-)'", function(host)
-    return ("the TLS certificate of %s is not for that name"):format(host)
-  end },
-  { "^SSL: certificate subject name .- does not match target host name", function(host)
-    return ("the TLS certificate of %s is not for that name"):format(host)
-  end },
+  { "^SSL: no alternative certificate subject name matches target host name '(.-)'", wrong_name },
+  { "^SSL: certificate subject name .- does not match target host name", wrong_name },
   { "wrong version number", function(host)
     return ("TLS handshake with %s failed (does it speak https?)"):format(host)
   end },

@@ -1,8 +1,9 @@
 -- intuned job-runs list|get|wait|terminate|results (and the old
 -- `intuned run get|wait|results`, aliases of the last three)
 
+local command = require("intuned.cli.command")
+local kinds = require("intuned.cli.kinds")
 local output = require("intuned.cli.output")
-local wait = require("intuned.cli.wait")
 
 local safe, num = output.safe, output.num
 
@@ -19,18 +20,17 @@ local function whole(ctx, name, min)
 end
 
 local COLUMNS = {
-  { "ID", function(r) return r.id end },
-  { "STATUS", function(r) return r.status end },
-  { "TYPE", function(r) return r.type end },
+  { "ID", "id" },
+  { "STATUS", "status" },
+  { "TYPE", "type" },
   { "PAYLOADS", function(r)
-    local ok, failed = r.successful_runs, r.failed_runs
-    local done = (type(ok) == "number" and ok or 0) + (type(failed) == "number" and failed or 0)
-    return num(done) .. "/" .. num(r.payloads)
+    local done, total = kinds.counts(r)
+    return num(done) .. "/" .. num(total)
   end },
   { "OK", function(r) return type(r.successful_runs) == "number" and num(r.successful_runs) or nil end },
   { "FAILED", function(r) return type(r.failed_runs) == "number" and num(r.failed_runs) or nil end },
-  { "STARTED", function(r) return r.start_time end },
-  { "ENDED", function(r) return r.end_time end },
+  { "STARTED", "start_time" },
+  { "ENDED", "end_time" },
 }
 
 local C = {}
@@ -108,7 +108,7 @@ for all of them).
   end,
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.result{
   verb = "get", args = { "PROJECT", "JOB", "RUN" }, options = { "json" },
   summary = "print a job run's summary",
   details = [[
@@ -116,17 +116,11 @@ The run's status, payload counts, times, and its error or reason when it
 has one.
 ]],
   exits = "0, or 1 when the run finished unsuccessfully (still going: 0); 3 on an error.",
-  run = function(ctx, project, job_id, run_id)
-    local res, err = ctx:call("get_job_run", project, job_id, run_id, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    return wait.show(ctx, "job_run", { project, job_id, run_id }, res)
-  end,
+  kind = "job_run",
 }
 
-C[#C + 1] = {
-  verb = "wait", args = { "PROJECT", "JOB", "RUN" }, options = wait.with_options({ "json" }),
+C[#C + 1] = command.wait{
+  verb = "wait", args = { "PROJECT", "JOB", "RUN" }, options = { "json" },
   summary = "wait until a job run finishes, showing its progress",
   details = [[
 On a terminal: a progress bar (payloads done out of total, succeeded,
@@ -134,35 +128,14 @@ failed, elapsed time, status); otherwise one line each time the run
 changes. Failed polls show as they happen; see `intuned --help` (waits).
 ]],
   exits = "0 the run succeeded, 1 it finished unsuccessfully, 3 error, 4 timeout, 130 Ctrl-C.",
-  run = function(ctx, project, job_id, run_id)
-    local o, problem = ctx:wait_options()
-    if not o then
-      return ctx:usage(problem)
-    end
-    local ids = { project, job_id, run_id }
-    local res, code = wait.wait(ctx, "job_run", ids, o)
-    if not res then
-      return code
-    end
-    return wait.show(ctx, "job_run", ids, res)
-  end,
+  kind = "job_run",
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.action{
   verb = "terminate", args = { "PROJECT", "JOB", "RUN" }, options = { "json" },
   summary = "terminate a job run (it ends TERMINATED)",
-  run = function(ctx, project, job_id, run_id)
-    local res, err = ctx:call("terminate_job_run", project, job_id, run_id, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, res)
-    else
-      ctx.io.stdout:write("terminated job run ", safe(run_id), "\n")
-    end
-    return 0
-  end,
+  method = "terminate_job_run",
+  said = function(_, _, _, _, run_id) return "terminated job run " .. safe(run_id) end,
 }
 
 -- Text written to a terminal: each line escaped, line ends kept.
@@ -227,9 +200,5 @@ with -o, {"path": ..., "bytes": N} is printed.
     return 0
   end,
 }
-
-for _, c in ipairs(C) do
-  c.group = "job-runs"
-end
 
 return C

@@ -1,7 +1,7 @@
 -- intuned jobs list|get|create|update|delete|pause|resume|trigger
 
+local command = require("intuned.cli.command")
 local output = require("intuned.cli.output")
-local wait = require("intuned.cli.wait")
 
 local safe, present, num = output.safe, output.present, output.num
 
@@ -96,50 +96,26 @@ end
 
 local C = {}
 
-C[#C + 1] = {
-  verb = "list", args = { "PROJECT" }, options = { "json" },
-  summary = "list the jobs of a project, as a table",
-  run = function(ctx, project)
-    local jobs, err = ctx:call("list_jobs", project, ctx:call_options())
-    if not jobs then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, jobs)
-    elseif #jobs == 0 then
-      ctx.io.stdout:write("no jobs in project ", safe(project), "\n")
-    else
-      output.table(ctx.io.stdout, {
-        { "ID", function(j) return j.id end },
-        { "STATE", function(j) return j.state end },
-        { "PAYLOADS", function(j) return count(j.payload) end },
-        { "SCHEDULE", function(j) return present(j.schedule) and "yes" or "no" end },
-        { "LAST RUN", function(j) return j.last_run_time end },
-        { "NEXT RUN", function(j) return j.next_run_time end },
-      }, jobs)
-    end
-    return 0
-  end,
+C[#C + 1] = command.list{
+  what = "jobs", method = "list_jobs",
+  columns = {
+    { "ID", "id" },
+    { "STATE", "state" },
+    { "PAYLOADS", function(j) return count(j.payload) end },
+    { "SCHEDULE", function(j) return present(j.schedule) and "yes" or "no" end },
+    { "LAST RUN", "last_run_time" },
+    { "NEXT RUN", "next_run_time" },
+  },
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.show{
   verb = "get", args = { "PROJECT", "JOB" }, options = { "json" },
   summary = "print a job's definition and state",
-  run = function(ctx, project, job_id)
-    local job, err = ctx:call("get_job", project, job_id, ctx:call_options())
-    if not job then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, job)
-    else
-      job_summary(ctx.io.stdout, job, project)
-    end
-    return 0
-  end,
+  method = "get_job",
+  print = function(out, job, _, project) job_summary(out, job, project) end,
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.action{
   verb = "create", args = { "PROJECT" }, options = { "file", "json" },
   summary = "create a job from its JSON definition (JobCreateRequest)",
   details = [[
@@ -151,25 +127,13 @@ auth_session. For example:
    "payload": [{"apiName": "list-products", "parameters": {"category": "shoes"}}],
    "configuration": {"maxConcurrentRequests": 5}}
 ]],
-  run = function(ctx, project)
-    local body, code = ctx:body("the job", true)
-    if not body then
-      return code
-    end
-    local res, err = ctx:call("create_job", project, body, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, res)
-    else
-      ctx.io.stdout:write("created job ", safe(res.id or body.id), " in project ", safe(project), "\n")
-    end
-    return 0
+  method = "create_job", body = "the job", body_required = true,
+  said = function(res, _, project, body)
+    return ("created job %s in project %s"):format(safe(res.id or body.id), safe(project))
   end,
 }
 
-C[#C + 1] = {
+C[#C + 1] = command.action{
   verb = "update", args = { "PROJECT", "JOB" }, options = { "file", "json" },
   summary = "replace a job's definition (JobUpdateRequest)",
   details = [[
@@ -180,41 +144,16 @@ are left out.
   intuned jobs get my-project nightly-scrape --json >job.json
   intuned jobs update my-project nightly-scrape --file job.json
 ]],
-  run = function(ctx, project, job_id)
-    local body, code = ctx:body("the job", true)
-    if not body then
-      return code
-    end
-    local res, err = ctx:call("update_job", project, job_id, body, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    if ctx.json then
-      output.json(ctx.io.stdout, res)
-    else
-      ctx.io.stdout:write("updated job ", safe(job_id), "\n")
-    end
-    return 0
-  end,
+  method = "update_job", body = "the job", body_required = true,
+  said = function(_, _, _, job_id) return "updated job " .. safe(job_id) end,
 }
 
 -- delete, pause, resume: one request, one line.
 local function simple(verb, method, summary, done)
-  return {
+  return command.action{
     verb = verb, args = { "PROJECT", "JOB" }, options = { "json" }, summary = summary,
-    run = function(ctx, project, job_id)
-      local res, err, meta = ctx:call(method, project, job_id, ctx:call_options())
-      if not res then
-        return ctx:fail(err)
-      end
-      if ctx.json then
-        output.json(ctx.io.stdout, res)
-      else
-        ctx.io.stdout:write(done, " job ", safe(job_id),
-          (meta and meta.gone) and " (it was already gone)" or "", "\n")
-      end
-      return 0
-    end,
+    method = method,
+    said = function(_, meta, _, job_id) return done .. " job " .. safe(job_id) .. command.gone(meta) end,
   }
 end
 
@@ -222,8 +161,12 @@ C[#C + 1] = simple("delete", "delete_job", "delete a job and its runs", "deleted
 C[#C + 1] = simple("pause", "pause_job", "pause a job: no scheduled runs, running ones slow down", "paused")
 C[#C + 1] = simple("resume", "resume_job", "resume a paused job", "resumed")
 
-C[#C + 1] = {
-  verb = "trigger", args = { "PROJECT", "JOB" }, options = wait.with_options({ "wait", "json" }),
+local function triggered(res, ids)
+  return ("triggered job %s: job run %s"):format(safe(ids[2]), safe(res.jobRunId))
+end
+
+C[#C + 1] = command.start{
+  verb = "trigger", args = { "PROJECT", "JOB" }, options = { "wait", "json" },
   summary = "start a run of the job now (with --wait: and wait for it)",
   details = [[
 Prints the new job run's id. With --wait, waits for the run as `intuned
@@ -231,36 +174,9 @@ job-runs wait` does, and exits as it does. A paused job cannot be
 triggered (HTTP 400).
 ]],
   exits = "0 triggered (with --wait: the run succeeded), 1 the run ended unsuccessfully, 3, 4 (--wait).",
-  run = function(ctx, project, job_id)
-    local o, problem = ctx:wait_options()
-    if not o then
-      return ctx:usage(problem)
-    end
-    local res, err = ctx:call("trigger_job", project, job_id, ctx:call_options())
-    if not res then
-      return ctx:fail(err)
-    end
-    if not ctx.opts.wait then
-      if ctx.json then
-        output.json(ctx.io.stdout, res)
-      else
-        ctx.io.stdout:write("triggered job ", safe(job_id), ": job run ", safe(res.jobRunId), "\n")
-      end
-      return 0
-    end
-    local ids = { project, job_id, res.jobRunId }
-    ctx.io[ctx.json and "stderr" or "stdout"]:write("triggered job ", safe(job_id), ": job run ",
-      safe(res.jobRunId), "\n")
-    local final, code = wait.wait(ctx, "job_run", ids, o)
-    if not final then
-      return code
-    end
-    return wait.show(ctx, "job_run", ids, final)
-  end,
+  method = "trigger_job", kind = "job_run",
+  ids = function(res, project, job_id) return { project, job_id, res.jobRunId } end,
+  said = triggered, announce = triggered,
 }
-
-for _, c in ipairs(C) do
-  c.group = "jobs"
-end
 
 return C

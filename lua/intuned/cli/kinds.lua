@@ -1,11 +1,13 @@
 -- The three kinds of things the command line shows and waits for: job
--- runs, Run API runs and auth-session operations. For each: how one poll
--- goes (a single-call client method), where its status is, what counts as
--- a change, its progress bar and plain line, its summary, and which final
--- statuses mean it went badly.
+-- runs, Run API runs and auth-session operations. Each is the library's
+-- kind (intuned.wait.KINDS: how one poll goes, where its status is, what
+-- counts as a change) with what the command line adds: its progress bar
+-- and plain line, its name, its summary, and which final statuses mean it
+-- went badly.
 
 local intuned = require("intuned")
 local output = require("intuned.cli.output")
+local engine = require("intuned.wait") -- the library's polling engine
 
 local safe, num, present = output.safe, output.num, output.present
 
@@ -21,11 +23,14 @@ end
 -- Job runs
 ---------------------------------------------------------------------------
 
+-- A job run's payloads: done (succeeded and failed), total, succeeded,
+-- failed.
 local function counts(run)
   local ok, failed = run.successful_runs, run.failed_runs
   local done = (type(ok) == "number" and ok or 0) + (type(failed) == "number" and failed or 0)
   return done, run.payloads, ok, failed
 end
+M.counts = counts
 
 -- One frame of the bar, without the carriage return; run may be nil
 -- (no successful poll yet).
@@ -82,10 +87,6 @@ local function job_run_summary(out, res, ids)
 end
 
 M.job_run = {
-  what = "job run",
-  poll = function(client, ids, call) return client:get_job_run(ids[1], ids[2], ids[3], call) end,
-  state = function(res) return res.jobRun end,
-  fields = { "status", "payloads", "successful_runs", "failed_runs" },
   bar = job_run_bar,
   compact = job_run_compact,
   line = job_run_line,
@@ -147,9 +148,6 @@ local function operation_summary(kind)
 end
 
 M.run = {
-  what = "run",
-  poll = function(client, ids, call) return client:get_run_result(ids[1], ids[2], call) end,
-  fields = { "status" },
   line = status_line,
   summary = run_summary,
   bad = { failed = true, canceled = true },
@@ -159,32 +157,26 @@ M.run = {
 local OPERATION_BAD = { failed = true, canceled = true }
 
 M.auth_create = {
-  what = "auth-session create",
-  poll = function(client, ids, call) return client:get_auth_session_create_result(ids[1], ids[2], call) end,
   name = function(ids) return "create operation " .. ids[2] end,
   summary = operation_summary("create"),
 }
 M.auth_validate = {
-  what = "auth-session validation",
-  poll = function(client, ids, call)
-    return client:get_auth_session_validate_result(ids[1], ids[2], ids[3], call)
-  end,
   name = function(ids) return "validate operation " .. ids[3] .. " of " .. ids[2] end,
   summary = operation_summary("validate"),
 }
 M.auth_update = {
-  what = "auth-session update",
-  poll = function(client, ids, call)
-    return client:get_auth_session_update_result(ids[1], ids[2], ids[3], call)
-  end,
   name = function(ids) return "update operation " .. ids[3] .. " of " .. ids[2] end,
   summary = operation_summary("update"),
 }
 for _, kind in ipairs({ M.auth_create, M.auth_validate, M.auth_update }) do
-  kind.fields, kind.line, kind.bad = { "status" }, status_line, OPERATION_BAD
+  kind.line, kind.bad = status_line, OPERATION_BAD
 end
 for _, kind in ipairs({ M.run, M.auth_create, M.auth_validate, M.auth_update }) do
   kind.compact = status_compact
+end
+for _, name in ipairs({ "job_run", "run", "auth_create", "auth_validate", "auth_update" }) do
+  local base = engine.KINDS[name]
+  M[name].poll, M[name].state, M[name].fields = base.poll, base.state, base.fields
 end
 
 -- The bar of a kind for the thing `ids` names.
@@ -196,9 +188,7 @@ function M.bar(kind, ids)
 end
 
 -- The state of a result (a job run's result holds it in jobRun).
-function M.state(kind, res)
-  return kind.state and kind.state(res) or res
-end
+M.state = engine.state
 
 -- Exit status 1 when the state is final and went badly, else 0.
 function M.exit_for(kind, st)

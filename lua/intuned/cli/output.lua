@@ -125,9 +125,20 @@ function M.fields(out, rows)
   end
 end
 
--- An aligned table: columns = { {title, function(item) -> value}, ... },
--- values escaped here (nil and null shown as "-"); two spaces between
--- columns, the last one not padded.
+-- The value of a column for one item: col[2] is the item's field name, or
+-- a function(item) -> value.
+local function cell(col, item)
+  if type(item) ~= "table" then
+    return nil
+  elseif type(col[2]) == "string" then
+    return item[col[2]]
+  end
+  return col[2](item)
+end
+
+-- An aligned table: columns = { {title, field name or function(item) ->
+-- value}, ... }, values escaped here (nil and null shown as "-"); two
+-- spaces between columns, the last one not padded.
 function M.table(out, columns, items)
   local cells, widths = {}, {}
   for c, col in ipairs(columns) do
@@ -136,7 +147,7 @@ function M.table(out, columns, items)
   for r, item in ipairs(items) do
     local row = {}
     for c, col in ipairs(columns) do
-      local v = type(item) == "table" and col[2](item) or nil
+      local v = cell(col, item)
       local s = M.present(v) and M.text(v) or "-"
       row[c] = s
       widths[c] = math.max(widths[c], M.width(s))

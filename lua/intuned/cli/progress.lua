@@ -5,6 +5,7 @@
 -- until a poll succeeds again.
 
 local core = require("intuned.core")
+local engine = require("intuned.wait") -- the library's polling engine
 local output = require("intuned.cli.output")
 
 local M = {}
@@ -83,11 +84,7 @@ function M.new(mode, out, spec)
     local recovered = note ~= nil
     note = nil
     state = st
-    local parts = {}
-    for i, name in ipairs(spec.fields) do
-      parts[i] = tostring(st[name])
-    end
-    local now_seen = table.concat(parts, "\0")
+    local now_seen = engine.fingerprint(spec, st)
     local changed = now_seen ~= fingerprint
     fingerprint = now_seen
     if mode == "bar" then
@@ -118,22 +115,23 @@ function M.new(mode, out, spec)
     return M.sleep(s, mode == "bar" and tick or nil)
   end
 
-  -- The wait is over: the bar stays on its line.
-  function d.finish()
+  -- Leaves the bar's line, writing `text` when the bar is shown.
+  local function leave(text)
     if mode == "bar" and d.shown then
-      out:write("\n")
+      out:write(text)
       out:flush()
       d.shown = false
     end
   end
 
+  -- The wait is over: the bar stays on its line.
+  function d.finish()
+    leave("\n")
+  end
+
   -- Ctrl-C: the bar's line is cleared for the one line that follows.
   function d.clear()
-    if mode == "bar" and d.shown then
-      out:write("\r\27[K")
-      out:flush()
-      d.shown = false
-    end
+    leave("\r\27[K")
   end
 
   function d.elapsed()
