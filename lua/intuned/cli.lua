@@ -76,10 +76,17 @@ function Ctx:call(f, ...)
   return a, b, c
 end
 
--- Sleeps (redrawing the progress bar when there is one); raises on Ctrl-C.
+-- Sleeps (redrawing the progress bar when there is one); false on Ctrl-C.
+function Ctx:nap(s)
+  if self.display then
+    return self.display:sleep(s)
+  end
+  return self.plain_sleep(s)
+end
+
+-- The same, raising on Ctrl-C.
 function Ctx:sleep(s)
-  local sleep = self.display and self.display.sleep or self.plain_sleep
-  if sleep(s) == false or progress.interrupted() then
+  if self:nap(s) == false or progress.interrupted() then
     error(INTERRUPTED, 0)
   end
 end
@@ -266,7 +273,7 @@ local function run(ctx, command, positional)
   end
   if status == INTERRUPTED then
     if ctx.display then
-      ctx.display.clear()
+      ctx.display:clear()
     end
     ctx.io.stdout:flush()
     -- On a terminal the line may hold the "^C" it echoed: start it afresh.
@@ -280,7 +287,7 @@ local function run(ctx, command, positional)
     return usage_error(ctx.io, msg, ctx.typed)
   end
   if ctx.display then
-    ctx.display.clear()
+    ctx.display:clear()
   end
   ctx.io.stderr:write("intuned: internal error: ", safe(status), "\n")
   if os.getenv("INTUNED_DEBUG") then
@@ -312,8 +319,7 @@ function M.main(argv, io_)
   -- The library's own sleeps (between the attempts of a request) also
   -- redraw the bar and end early on Ctrl-C.
   local function client_sleep(secs)
-    local sleep = ctx.display and ctx.display.sleep or ctx.plain_sleep
-    sleep(secs)
+    ctx:nap(secs)
   end
   local ok, client = pcall(intuned.new, {
     workspace_id = s.workspace_id, api_key = s.api_key, base_url = s.base_url,

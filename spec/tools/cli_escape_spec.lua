@@ -125,7 +125,7 @@ describe("intuned shows server strings escaped", function()
         flush = function() end }
       local d = progress.new(mode, out, { bar = function() return "[bar]" end, line = function() return "line" end,
         fields = { "status" } })
-      d.failed("HTTP 503: \27]0;pwned\7 \194\155 down\r\n", 2)
+      d:failed("HTTP 503: \27]0;pwned\7 \194\155 down\r\n", 2)
       local text = table.concat(written)
       text = text:gsub("^\r", ""):gsub("\27%[K", "") -- the bar's own redraw codes
       assert_no_raw(text:gsub("\n$", ""), mode)

@@ -40,105 +40,105 @@ function M.sleep(s, tick)
   return false
 end
 
+local Display = {}
+Display.__index = Display
+
 -- A display writing to `out`. bar(state, elapsed) and line(state, elapsed)
 -- format the kind's frame and plain line, compact(state, elapsed) a short
 -- frame for when a failure must fit beside it; fields name what counts as
 -- a change; columns: the terminal's width (the bar is cut to fit).
 function M.new(mode, out, spec)
-  local started = core.now()
-  local d = { mode = mode, shown = false }
-  local state, note, fingerprint
-  local drawn_at = -math.huge
-  local width = spec.columns and math.max(20, spec.columns - 1) or nil
+  return setmetatable({
+    mode = mode, out = out, spec = spec, shown = false, started = core.now(), drawn_at = -math.huge,
+    width = spec.columns and math.max(20, spec.columns - 1) or nil,
+    -- state: the last poll's; note: the failure shown; fingerprint: the
+    -- fields of the last state, to tell a change
+  }, Display)
+end
 
-  local function elapsed()
-    return core.now() - started
-  end
+function Display:elapsed()
+  return core.now() - self.started
+end
 
-  local function draw()
-    local text = spec.bar(state, elapsed())
-    if note then
-      text = text .. "  ! " .. note
-      if width and output.width(text) > width and spec.compact then
-        -- too wide: what failed matters more than the bar's drawing
-        text = spec.compact(state, elapsed()) .. "  ! " .. note
-      end
-    end
-    if width then
-      text = output.truncate(text, width)
-    end
-    out:write("\r", text, "\27[K")
-    out:flush()
-    d.shown = true
-    drawn_at = core.now()
-  end
-
-  local function print_line(text)
-    out:write(text, "\n")
-    out:flush()
-  end
-
-  -- A successful poll's state; `force` prints a plain line even when
-  -- nothing changed (the first success after failures).
-  function d.seen(st)
-    local recovered = note ~= nil
-    note = nil
-    state = st
-    local now_seen = engine.fingerprint(spec, st)
-    local changed = now_seen ~= fingerprint
-    fingerprint = now_seen
-    if mode == "bar" then
-      draw()
-    elseif mode == "lines" and (changed or recovered) then
-      print_line(spec.line(st, elapsed()) .. (recovered and "  (polls answer again)" or ""))
+function Display:draw()
+  local spec, width, note = self.spec, self.width, self.note
+  local text = spec.bar(self.state, self:elapsed())
+  if note then
+    text = text .. "  ! " .. note
+    if width and output.width(text) > width and spec.compact then
+      -- too wide: what failed matters more than the bar's drawing
+      text = spec.compact(self.state, self:elapsed()) .. "  ! " .. note
     end
   end
+  if width then
+    text = output.truncate(text, width)
+  end
+  self.out:write("\r", text, "\27[K")
+  self.out:flush()
+  self.shown = true
+  self.drawn_at = core.now()
+end
 
-  -- A failed poll: `text` says what failed (server words: escaped here),
-  -- `n` how many in a row.
-  function d.failed(text, n)
-    note = ("%s: %s"):format(n == 1 and "poll failed" or (n .. " polls failed in a row"), output.safe(text))
-    if mode == "bar" then
-      draw()
-    elseif mode == "lines" then
-      print_line(("[%6.1fs] %s"):format(elapsed(), note))
+function Display:print_line(text)
+  self.out:write(text, "\n")
+  self.out:flush()
+end
+
+-- A successful poll's state. In lines mode a plain line when it changed,
+-- or when it is the first success after failures.
+function Display:seen(st)
+  local recovered = self.note ~= nil
+  self.note, self.state = nil, st
+  local now_seen = engine.fingerprint(self.spec, st)
+  local changed = now_seen ~= self.fingerprint
+  self.fingerprint = now_seen
+  if self.mode == "bar" then
+    self:draw()
+  elseif self.mode == "lines" and (changed or recovered) then
+    self:print_line(self.spec.line(st, self:elapsed()) .. (recovered and "  (polls answer again)" or ""))
+  end
+end
+
+-- A failed poll: `text` says what failed (server words: escaped here),
+-- `n` how many in a row.
+function Display:failed(text, n)
+  self.note = ("%s: %s"):format(n == 1 and "poll failed" or (n .. " polls failed in a row"), output.safe(text))
+  if self.mode == "bar" then
+    self:draw()
+  elseif self.mode == "lines" then
+    self:print_line(("[%6.1fs] %s"):format(self:elapsed(), self.note))
+  end
+end
+
+-- Sleeps s seconds, redrawing the bar each TICK; false on Ctrl-C.
+function Display:sleep(s)
+  if self.mode ~= "bar" then
+    return M.sleep(s)
+  end
+  return M.sleep(s, function()
+    if self.shown and core.now() - self.drawn_at >= M.TICK then
+      self:draw()
     end
-  end
+  end)
+end
 
-  -- Sleeps s seconds, redrawing the bar each TICK; false on Ctrl-C.
-  local function tick()
-    if d.shown and core.now() - drawn_at >= M.TICK then
-      draw()
-    end
+-- Leaves the bar's line, writing `text` when the bar is shown.
+function Display:leave(text)
+  if self.mode == "bar" and self.shown then
+    self.out:write(text)
+    self.out:flush()
+    self.shown = false
   end
-  function d.sleep(s)
-    return M.sleep(s, mode == "bar" and tick or nil)
-  end
+end
 
-  -- Leaves the bar's line, writing `text` when the bar is shown.
-  local function leave(text)
-    if mode == "bar" and d.shown then
-      out:write(text)
-      out:flush()
-      d.shown = false
-    end
-  end
+-- The wait is over: the bar stays on its line.
+function Display:finish()
+  self:leave("\n")
+end
 
-  -- The wait is over: the bar stays on its line.
-  function d.finish()
-    leave("\n")
-  end
-
-  -- Ctrl-C: the bar's line is cleared for the one line that follows.
-  function d.clear()
-    leave("\r\27[K")
-  end
-
-  function d.elapsed()
-    return elapsed()
-  end
-
-  return d
+-- Ctrl-C: the bar's line is cleared for the one line that follows.
+function Display:clear()
+  self:leave("\r\27[K")
 end
 
 return M

@@ -105,7 +105,7 @@ function M.wait(ctx, kind_name, ids, o)
   while true do
     local left = end_at - core.now()
     if left <= 0 then
-      display.finish()
+      display:finish()
       return nil, ctx:report(timed_out(kind, ids, o, w), errors.EXIT.timeout)
     end
     call.deadline = left
@@ -118,27 +118,27 @@ function M.wait(ctx, kind_name, ids, o)
     if res then
       w.ok, w.in_row = w.ok + 1, 0
       w.last = kinds.state(kind, res)
-      display.seen(w.last)
+      display:seen(w.last)
       if intuned.is_terminal(w.last) then
-        display.finish()
+        display:finish()
         return res
       end
     else
       w.in_row, w.last_err = w.in_row + 1, err
       if not err.retirable and not (err.kind == "timeout" and err.deadline_reached) then
-        display.finish()
+        display:finish()
         return nil, ctx:fail(err)
       end
-      display.failed(errors.short(err, ctx.host), w.in_row)
+      display:failed(errors.short(err, ctx.host), w.in_row)
       if w.ok == 0 and w.in_row >= M.GIVE_UP then
-        display.finish()
+        display:finish()
         return nil, ctx:report(("gave up waiting for %s: %d polls failed and none succeeded; the last: %s")
           :format(kind.name(ids), w.in_row, errors.text(err, ctx.host)), errors.EXIT.error)
       end
     end
     left = end_at - core.now()
     if left <= 0 then
-      display.finish()
+      display:finish()
       return nil, ctx:report(timed_out(kind, ids, o, w), errors.EXIT.timeout)
     end
     local delay = w.ok == 0 and math.min(interval, M.FIRST_RETRY) or interval
@@ -162,7 +162,7 @@ function M.show(ctx, kind_name, ids, res)
     local d = ctx.display
     if d and d.mode ~= "none" then
       ctx.io.stderr:write(("%s ended %s after %s\n"):format(output.safe(kind.name(ids)),
-        output.safe(kinds.state(kind, res).status), output.clock(d.elapsed())))
+        output.safe(kinds.state(kind, res).status), output.clock(d:elapsed())))
     end
     output.json(ctx.io.stdout, res)
   else
