@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@
  * client per request with changing options. */
 #define MAX_PROFILES 64
 #define IDLE_SECONDS 30
+/* Kept-alive connections the multi handle keeps at most. */
+#define MAX_IDLE_CONNECTIONS 256
 /* The thread looks at its idle time at least this often. */
 #define POLL_MS 1000
 
@@ -83,6 +86,8 @@ static struct {
     int stopping;
     pthread_t thread;
     CURLM *multi;              /* the thread's, while it takes jobs: for wakeups */
+    int sleeping;              /* the thread is (about to be) in curl_multi_poll */
+    int wakers;                /* callers waking multi right now */
     list queued, running, ended;
     int cancels;               /* running jobs marked cancelled */
     profile *profiles[MAX_PROFILES];
@@ -135,9 +140,7 @@ static void job_free(job *j)
 {
     if (j == NULL)
         return;
-    free(j->ctype);
-    intuned_buffer_release(&j->body);
-    intuned_buffer_release(&j->head);
+    free(j->result);
     free(j);
 }
 
@@ -190,13 +193,15 @@ static void end_job(job *j, int was_running)
     if (was_running)
         unlink_job(&E.running, j);
     drop = j->cancelled;
-    if (!drop) {
+    if (!drop)
         push_back(&E.ended, j);
-        pthread_cond_broadcast(&E.ended_cv);
-    }
     pthread_mutex_unlock(&mu);
+    /* After unlocking: a collector woken with the mutex held would only
+     * wait for it. */
     if (drop)
         job_free(j);
+    else
+        pthread_cond_broadcast(&E.ended_cv);
 }
 
 static void worker_back(run *r, job *j)
@@ -250,6 +255,33 @@ static int start_job(run *r, job *j)
     return 1;
 }
 
+/* Copies the answer into one allocation of the job (the handle keeps its
+ * buffers for the next one); 0 when memory ran out. */
+static int keep_result(job *j, const intuned_xfer *x)
+{
+    size_t ct = j->o.ctype != NULL ? strlen(j->o.ctype) + 1 : 0;
+    size_t n = x->body.len + x->head.len + ct;
+    char *p;
+    if (n == 0)
+        return 1;
+    if ((p = malloc(n)) == NULL)
+        return 0;
+    j->result = p;
+    j->body = p;
+    j->body_len = x->body.len;
+    if (x->body.len > 0)
+        memcpy(p, x->body.data, x->body.len);
+    j->head = p + x->body.len;
+    j->head_len = x->head.len;
+    if (x->head.len > 0)
+        memcpy(j->head, x->head.data, x->head.len);
+    if (ct > 0) {
+        j->ctype = j->head + x->head.len;
+        memcpy(j->ctype, j->o.ctype, ct);
+    }
+    return 1;
+}
+
 /* The transfer of j ended with rc: runs it again when the stale-bytes
  * guard refused its connection, else keeps its outcome and ends it. */
 static void finish_job(run *r, job *j, CURLcode rc)
@@ -259,14 +291,9 @@ static void finish_job(run *r, job *j, CURLcode rc)
     if (intuned_xfer_again(x, rc) && curl_multi_add_handle(r->multi, j->w->curl) == CURLM_OK)
         return;
     intuned_xfer_outcome(x, rc, &j->o);
-    if (j->o.ctype != NULL && (j->ctype = strdup(j->o.ctype)) == NULL)
+    if (!keep_result(j, x))
         j->o.out_of_memory = 1;
     j->o.ctype = NULL;
-    /* The buffers go with the job; the handle starts the next one empty. */
-    j->body = x->body;
-    j->head = x->head;
-    memset(&x->body, 0, sizeof x->body);
-    memset(&x->head, 0, sizeof x->head);
     worker_back(r, j);
     end_job(j, 1);
 }
@@ -363,6 +390,56 @@ static void run_free(run *r)
     free(r);
 }
 
+/* Whether the thread may wait in curl_multi_poll: not with work queued.
+ * From here until the next take_work, submissions wake it (a wakeup that
+ * comes before the poll makes the poll return at once); otherwise they
+ * need not, which saves a system call and a wakeup per submission when
+ * the thread is busy. */
+static int may_sleep(void)
+{
+    int idle;
+    pthread_mutex_lock(&mu);
+    idle = E.queued.n == 0 && E.cancels == 0 && !E.stopping;
+    E.sleeping = idle;
+    pthread_mutex_unlock(&mu);
+    return idle;
+}
+
+/* Under the mutex: the multi handle to wake (then wake() after unlocking,
+ * so that the thread does not wake only to wait for the mutex), or NULL
+ * when the thread will look at its work anyway. */
+static CURLM *to_wake(void)
+{
+    if (!E.sleeping || E.multi == NULL)
+        return NULL;
+    E.sleeping = 0;
+    E.wakers++; /* the thread keeps the handle until none is left */
+    return E.multi;
+}
+
+static void wake(CURLM *multi)
+{
+    if (multi == NULL)
+        return;
+    curl_multi_wakeup(multi);
+    pthread_mutex_lock(&mu);
+    E.wakers--;
+    pthread_mutex_unlock(&mu);
+}
+
+/* Before the thread frees its multi handle: no caller may still be
+ * waking it (they hold it for a moment only). */
+static void wait_wakers(void)
+{
+    pthread_mutex_lock(&mu);
+    while (E.wakers > 0) {
+        pthread_mutex_unlock(&mu);
+        sched_yield();
+        pthread_mutex_lock(&mu);
+    }
+    pthread_mutex_unlock(&mu);
+}
+
 static void *engine_main(void *arg)
 {
     run *r = arg;
@@ -380,13 +457,15 @@ static void *engine_main(void *arg)
         }
         (void)curl_multi_perform(r->multi, &running);
         drain_messages(r);
-        (void)curl_multi_poll(r->multi, NULL, 0, POLL_MS, NULL);
+        if (may_sleep())
+            (void)curl_multi_poll(r->multi, NULL, 0, POLL_MS, NULL);
     }
     /* Stopped: what still runs goes (its callers are gone too). */
     pthread_mutex_lock(&mu);
     drop = take_all(&E.running);
     pthread_mutex_unlock(&mu);
     drop_jobs(r, drop);
+    wait_wakers();
     run_free(r);
     return NULL;
 }
@@ -411,6 +490,9 @@ static const char *start_locked(void)
         return "out of memory";
     }
     curl_multi_setopt(r->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    /* libcurl's default follows the transfers running at the moment, so
+     * connections would be closed whenever fewer run, and opened again. */
+    curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)MAX_IDLE_CONNECTIONS);
     /* nginx's signals go to its own threads, never to this one. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -433,6 +515,7 @@ void intuned_engine_stop(void)
     E.stopping = 1;
     if (E.multi != NULL)
         curl_multi_wakeup(E.multi);
+    E.sleeping = 0;
     join = E.joinable;
     E.joinable = 0;
     pthread_mutex_unlock(&mu);
@@ -485,7 +568,7 @@ static void after_fork_child(void)
     memset(&E.queued, 0, sizeof E.queued);
     memset(&E.running, 0, sizeof E.running);
     memset(&E.ended, 0, sizeof E.ended);
-    E.alive = E.joinable = E.stopping = E.cancels = 0;
+    E.alive = E.joinable = E.stopping = E.cancels = E.sleeping = E.wakers = 0;
     E.multi = NULL;
     init_cond(); /* its waiters were the parent's threads */
     pthread_mutex_unlock(&mu);
@@ -601,6 +684,7 @@ job *intuned_job_new(profile *pr, const char *method, const char *t, size_t tn,
 const char *intuned_engine_submit_job(job *j, lua_Integer *id)
 {
     const char *why = NULL;
+    CURLM *multi = NULL;
     pthread_mutex_lock(&mu);
     j->slot = slot_of(j->prof->id);
     if (j->slot < 0 || E.profiles[j->slot] != j->prof)
@@ -610,9 +694,10 @@ const char *intuned_engine_submit_job(job *j, lua_Integer *id)
     if (why == NULL) {
         *id = j->id = ++E.next_job;
         push_back(&E.queued, j);
-        curl_multi_wakeup(E.multi);
+        multi = to_wake();
     }
     pthread_mutex_unlock(&mu);
+    wake(multi);
     return why;
 }
 
@@ -657,6 +742,7 @@ job *intuned_engine_take(long wait_ms, long max)
 int intuned_engine_cancel_job(lua_Integer id)
 {
     job *j, *gone = NULL;
+    CURLM *multi = NULL;
     pthread_mutex_lock(&mu);
     if ((j = find(&E.queued, id)) != NULL) {
         unlink_job(&E.queued, j);
@@ -667,10 +753,10 @@ int intuned_engine_cancel_job(lua_Integer id)
     } else if ((j = find(&E.running, id)) != NULL && !j->cancelled) {
         j->cancelled = 1;
         E.cancels++;
-        if (E.multi != NULL)
-            curl_multi_wakeup(E.multi);
+        multi = to_wake();
     }
     pthread_mutex_unlock(&mu);
+    wake(multi);
     job_free(gone);
     return j != NULL;
 }

@@ -32,8 +32,9 @@ typedef struct intuned_job {
     char method[24];
     /* Once ended: */
     intuned_outcome o;                /* o.ctype is never set: see ctype */
-    char *ctype;
-    intuned_buffer body, head;
+    char *result;                     /* holds body, head and ctype */
+    char *body, *head, *ctype;        /* ctype NULL: none */
+    size_t body_len, head_len;
 } intuned_job;
 
 /* Counts for core.engine_stats. */

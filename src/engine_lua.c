@@ -117,8 +117,8 @@ static void push_item(lua_State *L, const intuned_job *j)
         set_boolean(L, "sent", o->sent);
     } else {
         set_integer(L, "status", o->status);
-        set_string(L, "body", j->body.data, j->body.len);
-        set_string(L, "head", j->head.data, j->head.len);
+        set_string(L, "body", j->body, j->body_len);
+        set_string(L, "head", j->head, j->head_len);
         if (j->ctype != NULL)
             set_string(L, "ctype", j->ctype, strlen(j->ctype));
         set_boolean(L, "reused", o->reused);
