@@ -275,6 +275,8 @@ local MARGIN = 1
 -- Entries of requests that are gone without taking their answer (an
 -- aborted request) are dropped this long after their deadline.
 local STALE = 5
+-- How long the collector goes on once no request waits.
+local LINGER = 1
 
 -- Per worker: the requests waiting, by job id ({ sem, deadline }); the
 -- items the collector brought for them; whether the collector runs; the
@@ -285,16 +287,33 @@ local pool_ready = {}
 local profiles = {}
 
 local new_semaphore
+-- Semaphores of requests that took their answer, for the next ones.
+local spare = {}
+
+local function semaphore()
+  new_semaphore = new_semaphore or require("ngx.semaphore").new
+  local n = #spare
+  if n == 0 then
+    return new_semaphore(0)
+  end
+  local sem = spare[n]
+  spare[n] = nil
+  return sem
+end
 
 -- Hands each item to the request waiting for it (none: it gave up).
+-- Returns whether it woke any.
 local function deliver(items)
+  local woke = false
   for _, item in ipairs(items) do
     local w = waiting[item.id]
     if w then
       results[item.id] = item
       w.sem:post(1)
+      woke = true
     end
   end
+  return woke
 end
 
 -- Every waiting request gets the pool's failure instead of an answer.
@@ -318,17 +337,30 @@ local function sweep(now)
   end
 end
 
--- The collector: while any request waits, one task at a time in the pool
--- brings back what has ended. A worker that is exiting still has its
--- requests in flight answered; it stops once none waits.
+-- The collector: one task at a time in the pool brings back what has
+-- ended, while any request waits and for LINGER seconds after the last
+-- one (a task already waiting in the pool answers the next request
+-- sooner than a new one, and a new timer per request costs more). A worker
+-- that is exiting still has its requests in flight answered.
 local function collect(pool)
   local pause, next_sweep = 0.001, ngx.now() + STALE
-  while nwaiting > 0 do
-    local wait = ngx.worker.exiting() and 0.05 or COLLECT_WAIT
+  local linger_until = ngx.now() + LINGER
+  while true do
+    local now = ngx.now()
+    if nwaiting > 0 then
+      linger_until = now + LINGER
+    elseif now >= linger_until or ngx.worker.exiting() then
+      break
+    end
+    local wait = ngx.worker.exiting() and 0.05 or math.min(COLLECT_WAIT, linger_until - now)
     local called, ok, items = pcall(ngx.run_worker_thread, pool, "intuned.ngx", "engine_collect", wait)
     if called and ok then
       pause = 0.001
-      deliver(items)
+      if deliver(items) then
+        -- The requests just woken answer before the next task is handed
+        -- to the pool (its thread would take the CPU from them).
+        ngx.sleep(0)
+      end
     elseif called and items == "no available Lua vm" then
       -- Every VM taken by downloads of this worker: soon one is free.
       ngx.sleep(pause)
@@ -405,8 +437,7 @@ local function on_engine(p, method, target, body, timeout, keep_nulls, raw)
   check_phase(p)
   check_pool(p)
   local id = core.engine_submit(profile_of(p), method, target, body, timeout)
-  new_semaphore = new_semaphore or require("ngx.semaphore").new
-  local w = { sem = new_semaphore(0), deadline = ngx.now() + timeout + MARGIN }
+  local w = { sem = semaphore(), deadline = ngx.now() + timeout + MARGIN }
   waiting[id] = w
   nwaiting = nwaiting + 1
   start_collector(p.pool)
@@ -417,6 +448,9 @@ local function on_engine(p, method, target, body, timeout, keep_nulls, raw)
   if waiting[id] then
     waiting[id], results[id] = nil, nil
     nwaiting = nwaiting - 1
+    if w.sem:count() == 0 then
+      spare[#spare + 1] = w.sem
+    end
   end
   if not item or item.pool_error then
     core.engine_cancel(id)
