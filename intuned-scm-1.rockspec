@@ -30,8 +30,8 @@ build = {
     ["intuned.core"] = {
       sources = {
         "src/batch.c", "src/clock.c", "src/conn.c", "src/core.c", "src/download.c", "src/engine.c",
-        "src/engine_lua.c", "src/headers.c", "src/interrupt.c", "src/json.c", "src/session.c",
-        "src/url.c", "src/util.c", "src/xfer.c",
+        "src/engine_lua.c", "src/engine_thread.c", "src/headers.c", "src/interrupt.c", "src/json.c",
+        "src/session.c", "src/url.c", "src/util.c", "src/xfer.c",
       },
       libraries = { "curl", "pthread" },
       libdirs = { "$(CURL_LIBDIR)" },

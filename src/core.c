@@ -1,7 +1,7 @@
 /*
  * core.c: the entry point of intuned.core. It only wires the other files
  * together: sessions (session.c, download.c), batches (batch.c), the
- * engine thread (engine.c), the clock
+ * engine thread (engine.c, engine_thread.c, engine_lua.c), the clock
  * (clock.c), URL checks (url.c), Ctrl-C (interrupt.c) and the decoder
  * (json.c).
  */

@@ -1,10 +1,11 @@
 /*
  * engine.h: the process-wide libcurl engine, for nginx's pool transport.
  *
- * engine.c is the engine itself, without Lua: one background thread that
- * runs every submitted transfer of the process on one multi handle, the
- * queue of submitted jobs, the list of ended ones, the profiles (copies of
- * sessions, session.h). engine_lua.c is its Lua API, core.engine_*.
+ * Without Lua: engine_thread.c is one background thread that runs every
+ * submitted transfer of the process on one multi handle; engine.c keeps
+ * the queue of submitted jobs, the list of ended ones and the profiles
+ * (copies of sessions, session.h), and is what callers use (below).
+ * engine_lua.c is its Lua API, core.engine_*.
  * Everything here may be called from any thread; nothing blocks beyond
  * the engine's mutex, except intuned_engine_take (it waits, as asked) and
  * intuned_engine_stop (it joins the thread).
@@ -25,6 +26,7 @@ typedef struct intuned_job {
     struct intuned_job *batch;        /* a chain a caller or the thread holds */
     lua_Integer id;
     intuned_engine_profile *prof;
+    lua_Integer profile_id;
     int slot;                         /* of prof, for the thread's handles */
     int cancelled;                    /* running when cancelled: the thread drops it */
     struct intuned_worker *w;         /* the handle, while running */
