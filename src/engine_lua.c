@@ -156,7 +156,7 @@ int intuned_engine_lua_collect(lua_State *L)
     if (max > MAX_ITEMS)
         max = MAX_ITEMS;
     lua_settop(L, 2);
-    chain = lua_newuserdata(L, sizeof *chain); /* -> .., holder: frees them if a push raises */
+    chain = lua_newuserdata(L, sizeof(intuned_job *)); /* -> .., holder: frees them if a push raises */
     *chain = NULL;
     luaL_getmetatable(L, HOLDER_MT);
     lua_setmetatable(L, -2);
