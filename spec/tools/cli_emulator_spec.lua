@@ -32,7 +32,7 @@ local function answers(s)
 end
 
 local function exists(path)
-  return (require("intuned.compat").execute("test -e " .. cli.quote(path)))
+  return (require("support.compat").execute("test -e " .. cli.quote(path)))
 end
 
 -- Waits until the emulator has stopped: nothing answers, the prefix is gone.
