@@ -20,7 +20,8 @@
 --     for the collector.
 --   - Downloads to a file still run whole in the pool (a blocking libcurl
 --     transfer in one of its Lua VMs, which keep their sessions here),
---     queued on a semaphore sized to the VM limit (see gate_for).
+--     queued on a semaphore sized to the VM limit less the collector's VM
+--     (see gate_for).
 
 local core = require("intuned.core")
 local response = require("intuned.response")
@@ -106,9 +107,11 @@ local function default_vms()
   return v >= 10027 and 10 or 100
 end
 
--- One gate per worker (the VMs are the worker's, whatever thread pool a
--- request runs in; the first pool client sizes it): a semaphore of
--- `capacity` tokens, `held` of them by requests in the pool.
+-- One gate per worker for downloads (the VMs are the worker's, whatever
+-- thread pool a download runs in; the first pool client sizes it): a
+-- semaphore of `capacity` tokens, `held` of them by downloads in the pool.
+-- One VM is left to the collector, so that requests never wait for
+-- downloads (nor, with as many threads as VMs, for a thread).
 -- When nginx has fewer VMs than the client was told (or than the module's
 -- default), ngx.run_worker_thread answers "no available Lua vm" before any
 -- work is done; the gate then shrinks to what was running, without loss:
@@ -117,7 +120,8 @@ local the_gate
 
 local function gate_for(vms)
   if not the_gate then
-    the_gate = { sem = require("ngx.semaphore").new(vms), capacity = vms, held = 0, debt = 0 }
+    local capacity = math.max(1, vms - 1)
+    the_gate = { sem = require("ngx.semaphore").new(capacity), capacity = capacity, held = 0, debt = 0 }
   end
   return the_gate
 end
