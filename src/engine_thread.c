@@ -6,7 +6,9 @@
  * profile), all in its `run`, freed when it ends. It takes queued jobs,
  * runs them, and moves ended ones to the ended list for the collectors;
  * it drops the ones whose callers gave up. It starts with the first
- * submission and ends by itself after IDLE_SECONDS with nothing to do.
+ * submission and ends by itself after IDLE_SECONDS with nothing to do
+ * (INTUNED_ENGINE_IDLE_SECONDS in the environment says otherwise: specs
+ * use it to see the thread end and start again).
  *
  * No Lua here; libcurl's callbacks only fill a job's transfer state
  * (xfer.h); the mutex is never held across a libcurl call that waits.
@@ -230,7 +232,7 @@ static job *take_cancelled(void)
  * must end: asked to stop, or idle for long enough (it then takes no more
  * jobs: the next submission starts a new thread).
  */
-static int take_work(job **start, job **drop, long *idle_since)
+static int take_work(job **start, job **drop, long *idle_since, long idle_ms)
 {
     job *j;
     int go = 1;
@@ -245,7 +247,7 @@ static int take_work(job **start, job **drop, long *idle_since)
     }
     if (E.running.n > 0)
         *idle_since = now_ms();
-    if (E.stopping || now_ms() - *idle_since >= IDLE_SECONDS * 1000L) {
+    if (E.stopping || now_ms() - *idle_since >= idle_ms) {
         E.alive = 0;
         E.multi = NULL;
         go = 0;
@@ -321,13 +323,24 @@ static void wait_wakers(void)
     pthread_mutex_unlock(&intuned_engine_mu);
 }
 
+/* How long the thread stays with nothing to do, in milliseconds. */
+static long idle_limit(void)
+{
+    const char *v = getenv("INTUNED_ENGINE_IDLE_SECONDS");
+    char *end;
+    double seconds = v != NULL ? strtod(v, &end) : 0;
+    if (v == NULL || end == v || !(seconds > 0 && seconds <= IDLE_SECONDS))
+        return IDLE_SECONDS * 1000L;
+    return (long)(seconds * 1000.0);
+}
+
 static void *engine_main(void *arg)
 {
     run *r = arg;
-    long idle_since = now_ms();
+    long idle_since = now_ms(), idle_ms = idle_limit();
     job *start, *drop, *j;
     for (;;) {
-        int go = take_work(&start, &drop, &idle_since), running = 0;
+        int go = take_work(&start, &drop, &idle_since, idle_ms), running = 0;
         drop_jobs(r, drop);
         if (!go)
             break;
@@ -339,7 +352,7 @@ static void *engine_main(void *arg)
         (void)curl_multi_perform(r->multi, &running);
         drain_messages(r);
         if (may_sleep())
-            (void)curl_multi_poll(r->multi, NULL, 0, POLL_MS, NULL);
+            (void)curl_multi_poll(r->multi, NULL, 0, idle_ms < POLL_MS ? (int)idle_ms : POLL_MS, NULL);
     }
     /* Stopped: what still runs goes (its callers are gone too). */
     pthread_mutex_lock(&intuned_engine_mu);

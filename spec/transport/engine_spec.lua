@@ -240,6 +240,36 @@ describe("the engine", function()
     assert.are.equal(64, core.engine_stats().profiles)
   end)
 
+  it("ends its thread after a while with nothing to do, and starts it again for the next job", function()
+    -- A child interpreter, with the idle time cut to 0.2 s.
+    local script = ([[
+      local core = require("intuned.core")
+      local s = core.session { base_url = %q, api_key = %q, timeout = 5 }
+      local pid = core.engine_profile(s)
+      s:close()
+      local function one(path)
+        local id = core.engine_submit(pid, "GET", path)
+        for _ = 1, 50 do
+          local items = core.engine_collect(0.1)
+          if items[1] then return assert(items[1].id == id and items[1].status) end
+        end
+      end
+      local function idle()
+        for _ = 1, 300 do
+          if not core.engine_stats().thread then return true end
+          core.sleep(0.01)
+        end
+      end
+      print(one(%q), core.engine_stats().thread, idle(), one(%q), core.engine_stats().thread, idle())
+      core.engine_stop()
+    ]]):format(srv.base_url, srv.api_key, run_path(fx.id("ok")), run_path(fx.id("ok")))
+    local f = assert(io.popen("INTUNED_ENGINE_IDLE_SECONDS=0.2 " .. fx.lua() .. " -e '"
+      .. script:gsub("'", "'\\''") .. "' 2>&1"))
+    local out = f:read("*a")
+    f:close()
+    assert.are.equal("200\ttrue\ttrue\t200\ttrue\ttrue\n", out)
+  end)
+
   it("starts afresh after engine_stop: old profiles are gone, new ones work", function()
     local pid = profile()
     assert.are.equal(200, one(pid, "GET", run_path(fx.id("ok"))).status)
