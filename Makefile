@@ -22,7 +22,7 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
 ALLCFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
              -I$(LUA_INCDIR) $(if $(CURL_INCDIR),-I$(CURL_INCDIR))
 LDFLAGS ?=
-LIBS    := -lcurl
+LIBS    := -lcurl -lpthread
 
 # make test-all: interpreter and header folder of each build.
 MATRIX  := lua5.1:/usr/include/lua5.1 lua5.2:/usr/include/lua5.2 lua5.3:/usr/include/lua5.3 \

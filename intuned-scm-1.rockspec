@@ -29,10 +29,11 @@ build = {
   modules = {
     ["intuned.core"] = {
       sources = {
-        "src/batch.c", "src/clock.c", "src/conn.c", "src/core.c", "src/download.c", "src/headers.c",
-        "src/interrupt.c", "src/json.c", "src/session.c", "src/url.c", "src/util.c", "src/xfer.c",
+        "src/batch.c", "src/clock.c", "src/conn.c", "src/core.c", "src/download.c", "src/engine.c",
+        "src/engine_lua.c", "src/engine_thread.c", "src/headers.c", "src/interrupt.c", "src/json.c",
+        "src/session.c", "src/url.c", "src/util.c", "src/xfer.c",
       },
-      libraries = { "curl" },
+      libraries = { "curl", "pthread" },
       libdirs = { "$(CURL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },
     },

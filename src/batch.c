@@ -191,15 +191,7 @@ static int batch_add(lua_State *L)
         return lua_error(L);
     rc = intuned_session_prepare(L, b->session, &sl->x, 3, 4, 5, 6);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(sl->curl, CURLOPT_PRIVATE, (void *)sl);
-    /*
-     * Over TLS a new transfer waits for the first connection to tell
-     * whether it speaks HTTP/2, then joins it as a stream instead of
-     * opening its own. Plain http is HTTP/1.1 here: nothing to wait for.
-     */
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(sl->curl, CURLOPT_PIPEWAIT,
-                              sl->x.tls ? 1L : 0L);
+        rc = intuned_xfer_multi(&sl->x, sl);
     if (rc != CURLE_OK)
         return luaL_error(L, "intuned.core: cannot configure libcurl: %s", curl_easy_strerror(rc));
     luaL_unref(L, LUA_REGISTRYINDEX, sl->body_ref);

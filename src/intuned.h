@@ -2,8 +2,9 @@
  * intuned.h: the functions each C file of the core exports to core.c, by
  * the file that owns them. Types shared between files have headers of
  * their own: xfer.h (one transfer), conn.h (the connection guard),
- * session.h (the session, for the batch and the download), json.h (the
- * decoder), util.h (helpers), compat.h (Lua versions).
+ * session.h (the session, for the batch, the download and the engine),
+ * engine.h (the engine thread and its Lua API), json.h (the decoder),
+ * util.h (helpers), compat.h (Lua versions).
  */
 #ifndef INTUNED_H
 #define INTUNED_H

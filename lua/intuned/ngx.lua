@@ -1,23 +1,27 @@
 -- The thread-pool transport for nginx's Lua module: the fallback for what
--- cosockets cannot do (an HTTP proxy, phases without cosockets). Each
--- exchange runs the C core in nginx's thread pool through
--- ngx.run_worker_thread:
+-- cosockets cannot do (an HTTP proxy, private CAs, HTTP/2). Requests run
+-- on the C core's engine (src/engine.c): one libcurl thread per nginx
+-- worker process that drives every transfer of that worker on one multi
+-- handle. nginx's thread pool is only used to bring results back:
 --
 --   thread_pool intuned threads=4;   # main context of nginx.conf
 --
--- How ngx.run_worker_thread(pool, module, func, args...) shapes this file:
---   - func runs in one of a pool of separate Lua VMs (at most
---     lua_worker_thread_vm_pool_size: 100 up to lua-nginx-module 0.10.26,
---     10 from 0.10.27), each used by one task at a time and kept between
---     tasks. Module state survives, so each VM keeps its libcurl sessions
---     here, and with them their connections.
---   - Arguments and results are copied between VMs: nil, booleans,
---     numbers, strings and tables of those. So the pool returns the raw
---     body and header block as strings, and the worker decodes them (no
---     copy of a decoded table, no metatable lost on the way).
---   - A semaphore sized to the VM limit queues the callers, first come
---     first served, when every VM is busy; it shrinks to nginx's real
---     limit when the client was told more (see gate_for).
+--   - A request submits its job to the engine from the worker's own Lua
+--     state (core.engine_submit never waits beyond a mutex) and waits on a
+--     semaphore of its own, within its attempt's timeout.
+--   - One collector per worker, an ngx.timer.at loop that runs while any
+--     request waits, calls engine_collect in the thread pool through
+--     ngx.run_worker_thread: it blocks there until some jobs have ended
+--     and brings their raw bodies and header blocks back as strings (the
+--     only values nginx copies between Lua VMs), then posts each waiting
+--     request's semaphore. The worker decodes.
+--   - So slow calls hold no thread and no VM: however many are in flight,
+--     the others go on. The pool needs one thread and one VM per worker
+--     for the collector.
+--   - Downloads to a file still run whole in the pool (a blocking libcurl
+--     transfer in one of its Lua VMs, which keep their sessions here),
+--     queued on a semaphore sized to the VM limit less the collector's VM
+--     (see gate_for).
 
 local core = require("intuned.core")
 local response = require("intuned.response")
@@ -52,7 +56,7 @@ local function pool_session(key, opts)
   return session
 end
 
--- What crosses back to the worker: status, body, header block,
+-- What a download sends back to the worker: status, body, header block,
 -- content type, reused, bytes; or nil, kind, message, curl_code, sent.
 local function flat(status, body, meta, code, sent)
   if not status then
@@ -61,9 +65,16 @@ local function flat(status, body, meta, code, sent)
   return status, body, getmetatable(meta)[1], meta.content_type, meta.reused, meta.bytes
 end
 
--- Called by ngx.run_worker_thread: one request on this VM's session.
-function M.pool_request(key, opts, method, target, body, timeout)
-  return flat(pool_session(key, opts):request(method, target, body, timeout, nil, true))
+-- Called by ngx.run_worker_thread: the collector's task. Waits up to
+-- max_wait seconds for ended jobs of this process's engine.
+function M.engine_collect(max_wait)
+  return core.engine_collect(max_wait)
+end
+
+-- Called by ngx.run_worker_thread once per worker and pool: proves that
+-- the pool exists and that its VMs load this module.
+function M.engine_ready()
+  return true
 end
 
 -- Called by ngx.run_worker_thread: one download to a file, in the thread.
@@ -96,9 +107,11 @@ local function default_vms()
   return v >= 10027 and 10 or 100
 end
 
--- One gate per worker (the VMs are the worker's, whatever thread pool a
--- request runs in; the first pool client sizes it): a semaphore of
--- `capacity` tokens, `held` of them by requests in the pool.
+-- One gate per worker for downloads (the VMs are the worker's, whatever
+-- thread pool a download runs in; the first pool client sizes it): a
+-- semaphore of `capacity` tokens, `held` of them by downloads in the pool.
+-- One VM is left to the collector, so that requests never wait for
+-- downloads (nor, with as many threads as VMs, for a thread).
 -- When nginx has fewer VMs than the client was told (or than the module's
 -- default), ngx.run_worker_thread answers "no available Lua vm" before any
 -- work is done; the gate then shrinks to what was running, without loss:
@@ -107,7 +120,8 @@ local the_gate
 
 local function gate_for(vms)
   if not the_gate then
-    the_gate = { sem = require("ngx.semaphore").new(vms), capacity = vms, held = 0, debt = 0 }
+    local capacity = math.max(1, vms - 1)
+    the_gate = { sem = require("ngx.semaphore").new(capacity), capacity = capacity, held = 0, debt = 0 }
   end
   return the_gate
 end
@@ -144,11 +158,14 @@ local function shrink(gate)
   return true
 end
 
--- A stable name for a session's options, made once per session.
-local function options_key(opts)
+-- A stable name for a session's options, made once per session; without
+-- the option `skip`.
+local function options_key(opts, skip)
   local names = {}
   for name in pairs(opts) do
-    names[#names + 1] = name
+    if name ~= skip then
+      names[#names + 1] = name
+    end
   end
   table.sort(names)
   for i, name in ipairs(names) do
@@ -157,8 +174,8 @@ local function options_key(opts)
   return table.concat(names, "\0")
 end
 
--- Runs func in the pool, waiting (within `timeout`) for a free VM.
-local function in_pool(p, func, timeout, ...)
+-- Raises unless this phase may use nginx's thread pool.
+local function check_phase(p)
   if not ngx.run_worker_thread then
     no_pool(p.pool)
   end
@@ -168,6 +185,25 @@ local function in_pool(p, func, timeout, ...)
       .. " and ngx.timer callbacks); make the client with blocking = true to run the"
       .. " request in the worker itself"):format(phase))
   end
+end
+
+-- What the thread pool's own failure `message` means for a request:
+-- raised when it is the configuration's (no such pool, a VM that cannot
+-- load this module), else a network error (a full task queue and the
+-- like). sent: whether the request may have gone out meanwhile.
+local function pool_failure(p, message, sent)
+  if message:find("thread pool", 1, true) and message:find("not found", 1, true) then
+    no_pool(p.pool)
+  end
+  if message:find("module 'intuned.ngx' not found", 1, true) then
+    fail("the thread pool's Lua VMs cannot load intuned.ngx: " .. message)
+  end
+  return nil, "network", "nginx thread pool: " .. message, 0, sent
+end
+
+-- Runs func in the pool, waiting (within `timeout`) for a free VM.
+local function in_pool(p, func, timeout, ...)
+  check_phase(p)
   local gate = gate_for(p.vms)
   local deadline = ngx.now() + timeout
   local pause = 0.001
@@ -197,27 +233,9 @@ local function in_pool(p, func, timeout, ...)
   end
 end
 
--- The worker's view of what the pool sent back -> the values of
--- session:request.
-local function answer(p, ok, status, body, head, ctype, reused, bytes, keep_nulls, raw)
-  if not ok then
-    local message = tostring(status)
-    if message == "no free Lua VM" then
-      return nil, "timeout", "nginx thread pool: no free Lua VM (lua_worker_thread_vm_pool_size) in time",
-        0, false
-    end
-    if message:find("thread pool", 1, true) and message:find("not found", 1, true) then
-      no_pool(p.pool)
-    end
-    if message:find("module 'intuned.ngx' not found", 1, true) then
-      fail("the thread pool's Lua VMs cannot load intuned.ngx: " .. message)
-    end
-    -- A full task queue and the like: the request never left.
-    return nil, "network", "nginx thread pool: " .. message, 0, false
-  end
-  if not status then
-    return nil, body, head, ctype, reused -- nil, kind, message, curl_code, sent
-  end
+-- The values of session:request from what the engine or a download sent
+-- back: status, raw body, header block, content type, reused, bytes.
+local function decoded(status, body, head, ctype, reused, bytes, keep_nulls, raw)
   local meta = core.head_meta({ content_type = ctype, reused = reused, bytes = bytes }, head)
   if raw or body == nil or body == "" or not response.is_json_type(ctype) then
     return status, body, meta
@@ -230,6 +248,229 @@ local function answer(p, ok, status, body, head, ctype, reused, bytes, keep_null
   return status, value, meta
 end
 
+-- The worker's view of what a download in the pool sent back -> the
+-- values of session:download.
+local function answer(p, ok, status, body, head, ctype, reused, bytes)
+  if not ok then
+    local message = tostring(status)
+    if message == "no free Lua VM" then
+      return nil, "timeout", "nginx thread pool: no free Lua VM (lua_worker_thread_vm_pool_size) in time",
+        0, false
+    end
+    return pool_failure(p, message, false)
+  end
+  if not status then
+    return nil, body, head, ctype, reused -- nil, kind, message, curl_code, sent
+  end
+  return decoded(status, body, head, ctype, reused, bytes, nil, true)
+end
+
+---------------------------------------------------------------------------
+-- Requests on the engine
+---------------------------------------------------------------------------
+
+-- How long a collector task waits in the pool for ended jobs before it
+-- comes back to look whether anything still waits.
+local COLLECT_WAIT = 0.5
+-- A request gives up on the engine this long after its own timeout (by
+-- then libcurl has ended the transfer: only a collector that cannot run
+-- gets here).
+local MARGIN = 1
+-- Entries of requests that are gone without taking their answer (an
+-- aborted request) are dropped this long after their deadline.
+local STALE = 5
+-- How long the collector goes on once no request waits.
+local LINGER = 1
+
+-- Per worker: the requests waiting, by job id ({ sem, deadline }); the
+-- items the collector brought for them; whether the collector runs; the
+-- pools known to work; the engine profiles by settings.
+local waiting, nwaiting, results = {}, 0, {}
+local collecting = false
+local pool_ready = {}
+local profiles = {}
+
+local new_semaphore
+-- Semaphores of requests that took their answer, for the next ones.
+local spare = {}
+
+local function semaphore()
+  new_semaphore = new_semaphore or require("ngx.semaphore").new
+  local n = #spare
+  if n == 0 then
+    return new_semaphore(0)
+  end
+  local sem = spare[n]
+  spare[n] = nil
+  return sem
+end
+
+-- Hands each item to the request waiting for it (none: it gave up).
+-- Returns whether it woke any.
+local function deliver(items)
+  local woke = false
+  for _, item in ipairs(items) do
+    local w = waiting[item.id]
+    if w then
+      results[item.id] = item
+      w.sem:post(1)
+      woke = true
+    end
+  end
+  return woke
+end
+
+-- Every waiting request gets the pool's failure instead of an answer.
+local function fail_waiting(message)
+  for id, w in pairs(waiting) do
+    if not results[id] then
+      results[id] = { pool_error = message }
+      w.sem:post(1)
+    end
+  end
+end
+
+-- Drops the entries of requests that went away without their answer.
+local function sweep(now)
+  for id, w in pairs(waiting) do
+    if now > w.deadline + STALE then
+      waiting[id], results[id] = nil, nil
+      nwaiting = nwaiting - 1
+      core.engine_cancel(id)
+    end
+  end
+end
+
+-- The collector: one task at a time in the pool brings back what has
+-- ended, while any request waits and for LINGER seconds after the last
+-- one (a task already waiting in the pool answers the next request
+-- sooner than a new one, and a new timer per request costs more). A worker
+-- that is exiting still has its requests in flight answered.
+local function collect(pool)
+  local pause, next_sweep = 0.001, ngx.now() + STALE
+  local linger_until = ngx.now() + LINGER
+  while true do
+    local now = ngx.now()
+    if nwaiting > 0 then
+      linger_until = now + LINGER
+    elseif now >= linger_until or ngx.worker.exiting() then
+      break
+    end
+    local wait = ngx.worker.exiting() and 0.05 or math.min(COLLECT_WAIT, linger_until - now)
+    local called, ok, items = pcall(ngx.run_worker_thread, pool, "intuned.ngx", "engine_collect", wait)
+    if called and ok then
+      pause = 0.001
+      if deliver(items) then
+        -- The requests just woken answer before the next task is handed
+        -- to the pool (its thread would take the CPU from them).
+        ngx.sleep(0)
+      end
+    elseif called and items == "no available Lua vm" then
+      -- Every VM taken by downloads of this worker: soon one is free.
+      ngx.sleep(pause)
+      pause = math.min(pause * 2, 0.02)
+    else
+      fail_waiting(tostring(called and items or ok))
+      ngx.sleep(pause)
+    end
+    ngx.update_time()
+    if ngx.now() > next_sweep then
+      sweep(ngx.now())
+      next_sweep = ngx.now() + STALE
+    end
+  end
+  collecting = false
+end
+
+local function start_collector(pool)
+  if collecting then
+    return
+  end
+  collecting = true
+  local ok = ngx.timer.at(0, function()
+    collect(pool)
+  end)
+  if not ok then
+    -- No timer now (too many, or the worker is exiting): this request
+    -- collects, for every request waiting.
+    collect(pool)
+  end
+end
+
+-- Once per worker and pool: the pool exists and its VMs load this module
+-- (raises as pool_failure says otherwise), before any request goes out.
+local function check_pool(p)
+  if pool_ready[p.pool] then
+    return
+  end
+  local called, ok, err = pcall(ngx.run_worker_thread, p.pool, "intuned.ngx", "engine_ready")
+  if not called then
+    error(ok, 0)
+  end
+  if not ok and err ~= "no available Lua vm" then
+    local _, kind, message = pool_failure(p, tostring(err), false)
+    error(("intuned: %s: %s"):format(kind, message), 0)
+  end
+  pool_ready[p.pool] = true
+end
+
+-- The engine profile of p's settings, made once per worker and settings.
+-- Every request names its timeout, so the session's default is no part of
+-- them (a download's session has the call's timeout).
+local function profile_of(p)
+  if not p.profile then
+    local key = options_key(p.opts, "timeout")
+    local id = profiles[key]
+    if not id then
+      local session = core.session(p.opts)
+      local ok, made = pcall(core.engine_profile, session)
+      session:close()
+      if not ok then
+        error(made, 0)
+      end
+      id = made
+      profiles[key] = id
+    end
+    p.profile = id
+  end
+  return p.profile
+end
+
+-- One request on the engine -> the values of session:request.
+local function on_engine(p, method, target, body, timeout, keep_nulls, raw)
+  check_phase(p)
+  check_pool(p)
+  local id = core.engine_submit(profile_of(p), method, target, body, timeout)
+  local w = { sem = semaphore(), deadline = ngx.now() + timeout + MARGIN }
+  waiting[id] = w
+  nwaiting = nwaiting + 1
+  start_collector(p.pool)
+  if not results[id] then
+    w.sem:wait(timeout + MARGIN)
+  end
+  local item = results[id]
+  if waiting[id] then
+    waiting[id], results[id] = nil, nil
+    nwaiting = nwaiting - 1
+    if w.sem:count() == 0 then
+      spare[#spare + 1] = w.sem
+    end
+  end
+  if not item or item.pool_error then
+    core.engine_cancel(id)
+  end
+  if not item then
+    return nil, "timeout", "nginx thread pool: no answer from the engine in time", 0, true
+  elseif item.pool_error then
+    return pool_failure(p, item.pool_error, true)
+  elseif item.out_of_memory then
+    error("intuned.core: out of memory", 0)
+  elseif not item.status then
+    return nil, item.kind, item.message, item.code, item.sent
+  end
+  return decoded(item.status, item.body, item.head, item.ctype, item.reused, item.bytes, keep_nulls, raw)
+end
+
 local Proxy = {}
 Proxy.__index = Proxy
 
@@ -237,9 +478,7 @@ function Proxy:request(method, target, body, timeout, keep_nulls, raw)
   if self.closed then
     fail("session is closed")
   end
-  local t = timeout or self.opts.timeout or 30
-  local ok, status, a, b, c, d, e = in_pool(self, "pool_request", t, method, target, body, timeout)
-  return answer(self, ok, status, a, b, c, d, e, keep_nulls, raw)
+  return on_engine(self, method, target, body, timeout or self.opts.timeout or 30, keep_nulls, raw)
 end
 
 function Proxy:download(target, path, timeout)
@@ -248,7 +487,7 @@ function Proxy:download(target, path, timeout)
   end
   local t = timeout or self.opts.timeout or 30
   local ok, status, a, b, c, d, e = in_pool(self, "pool_download", t, target, path, timeout)
-  return answer(self, ok, status, a, b, c, d, e, nil, true)
+  return answer(self, ok, status, a, b, c, d, e)
 end
 
 function Proxy:close()

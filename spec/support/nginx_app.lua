@@ -52,8 +52,9 @@ end
 -- Sends every request at once, each on its own connection, and collects
 -- the answers as they arrive. Returns a list of { status, body, seconds,
 -- finished } in the order of `paths` (finished: time the answer ended).
--- opts.after_first: called once the first request is sent, before the
--- others (e.g. to wait until it reached the emulator); opts.timeout.
+-- opts.after_first: called once the first request is sent (the first
+-- opts.first_count ones, default 1), before the others (e.g. to wait until
+-- they reached the emulator); opts.timeout.
 function App:get_many(paths, opts)
   opts = opts or {}
   local pending, replies, by_conn = {}, {}, {}
@@ -65,7 +66,7 @@ function App:get_many(paths, opts)
     conn:settimeout(0)
     by_conn[conn] = { index = i, started = socket.gettime(), chunks = {} }
     pending[#pending + 1] = conn
-    if i == 1 and opts.after_first then
+    if i == (opts.first_count or 1) and opts.after_first then
       opts.after_first()
     end
   end
