@@ -35,6 +35,11 @@ owner_alive() {
     return 0
 }
 
+# Trapped before nginx starts, so that a signal that comes as soon as nginx
+# runs is never missed (the subshell below gets the default actions back).
+signalled=
+trap 'signalled=1' HUP INT TERM
+
 # The inner sh writes its own pid and then becomes nginx, so the pid file
 # names the nginx master before nginx even starts.
 (
@@ -42,9 +47,6 @@ owner_alive() {
         sh "$prefix" "$nginx" >>"$prefix/nginx.out" 2>&1
     echo $? >"$prefix/nginx.exit"
 ) &
-
-signalled=
-trap 'signalled=1' HUP INT TERM
 
 while [ -z "$signalled" ] && [ ! -e "$prefix/stop" ] && owner_alive; do
     sleep 0.1

@@ -26,12 +26,25 @@ function M.env(overrides)
   return table.concat(parts, " ")
 end
 
+-- Seconds a command run to its end may take: beyond that it is killed (exit
+-- status 124) and the spec fails instead of hanging.
+M.RUN_LIMIT = 120
+
+-- Under `make test-asan` the tool is under test and keeps the sanitizer
+-- runtime (LD_PRELOAD); the programs around it (timeout, tmux, pgrep: it
+-- hangs with it) do not get it.
+local function preload(form)
+  local runtime = os.getenv("LD_PRELOAD")
+  if not runtime or runtime == "" then return "" end
+  return form:format(M.quote(runtime))
+end
+
 -- Runs `intuned args`; returns stdout, stderr, exit status. Standard input
 -- is /dev/null unless `stdin` names a file.
 function M.run(args, overrides, stdin)
   local err_file = os.tmpname()
-  local cmd = ("%s %s bin/intuned %s 2>%s <%s"):format(M.env(overrides), fx.lua(), args, err_file,
-    M.quote(stdin or "/dev/null"))
+  local cmd = ("unset LD_PRELOAD; %s timeout -k 5 %d %s%s bin/intuned %s 2>%s <%s"):format(M.env(overrides),
+    M.RUN_LIMIT, preload("env LD_PRELOAD=%s "), fx.lua(), args, err_file, M.quote(stdin or "/dev/null"))
   local p = io.popen(cmd .. "; echo \"<exit $?>\"")
   local out = p:read("*a")
   p:close()
@@ -41,9 +54,10 @@ function M.run(args, overrides, stdin)
   return out:gsub("<exit %d+>\n?$", ""), err, code
 end
 
--- Runs a shell command; returns whether it exited 0, and its output.
+-- Runs a shell command (never under the sanitizer runtime); returns
+-- whether it exited 0, and its output.
 function M.sh(cmd)
-  local p = io.popen(cmd .. " 2>&1")
+  local p = io.popen("unset LD_PRELOAD; " .. cmd .. " 2>&1")
   local out = p:read("*a")
   local ok, _, code = p:close()
   if type(ok) == "number" then code = ok end
@@ -143,8 +157,8 @@ function M.terminal_command(command, size)
   local dir = M.tmpdir()
   local sock = ("intuned-spec-%s-%d"):format(fx.id("pane"):gsub("[^%w]", "-"), panes)
   local pane = setmetatable({ dir = dir, tmux = "tmux -L " .. sock }, Pane)
-  local cmd = ("trap true INT; %s; echo $? >%s/exit.tmp; mv %s/exit.tmp %s/exit; exec sleep 120")
-    :format(command, dir, dir, dir)
+  local cmd = ("trap true INT; %s%s; echo $? >%s/exit.tmp; mv %s/exit.tmp %s/exit; exec sleep 120")
+    :format(preload("export LD_PRELOAD=%s; "), command, dir, dir, dir)
   local ok = M.sh(("cd %s && %s new-session -d -x %d -y %d %s"):format(M.quote(os.getenv("PWD") or "."),
     pane.tmux, size and size[1] or 100, size and size[2] or 15, M.quote(cmd)))
   assert(ok, "tmux did not start")

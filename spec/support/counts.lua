@@ -2,7 +2,9 @@
 -- failures at the end), a line per spec file with its counts and time, and
 -- one line of counts appended to $INTUNED_COUNTS_FILE so
 -- scripts/run-specs.sh can add up several busted runs into one
--- "N passed, N failed" line.
+-- "N passed, N failed" line. The file and test in progress are written to
+-- $INTUNED_CURRENT_FILE as each starts, so that a run stopped for taking too
+-- long can say where it was.
 return function(options)
   local busted = require("busted")
   local name = os.getenv("BUSTED_STYLE") or "utfTerminal"
@@ -19,6 +21,18 @@ return function(options)
   busted.subscribe({ "file", "start" }, function(element)
     file, started = element.name, clock()
     passed, failed, pending = 0, 0, 0
+    return nil, true
+  end)
+
+  local current = os.getenv("INTUNED_CURRENT_FILE")
+  busted.subscribe({ "test", "start" }, function(element)
+    if current then
+      local f = io.open(current, "w")
+      if f then
+        f:write(tostring(file), ": ", handler.getFullName(element), "\n")
+        f:close()
+      end
+    end
     return nil, true
   end)
 
