@@ -113,3 +113,75 @@ describe("an error body whose fields have the wrong types", function()
     assert.truthy(tostring(err):find("HTTP 400", 1, true))
   end)
 end)
+
+-- The members the later operations read (an id a helper goes on with, a
+-- page's runs and count, a result's status), each of the wrong type in an
+-- answer that is otherwise a success (the emulator's json fault).
+describe("an answer whose member the library reads has the wrong type", function()
+  local srv, client
+  before_each(function()
+    srv = fx.server()
+    srv:reset { run_ms = 300, operation_ms = 300 }
+    client = fx.client()
+  end)
+  after_each(function()
+    srv:clear_faults()
+    client:close()
+  end)
+
+  -- Arms the answer `body` (status `status`) for the next request to
+  -- `path` (a Lua pattern); -> the call's nil, err, checked.
+  local function wrong(method, path, status, body, mention, call)
+    srv:fault { method = method, path = path, fault = "json", status = status, body = body }
+    local res, err = call()
+    assert.is_nil(res, mention)
+    assert.are.equal("decode", err.kind, mention)
+    assert.truthy(err.message:find(mention, 1, true), mention .. ": " .. err.message)
+    assert.are.equal(0, #srv:faults(), mention)
+    return err
+  end
+
+  local run = { api = "details", parameters = { url = "https://example.com/1", polls = 2 } }
+
+  it("is a decode error from each start, and its helper does not go on", function()
+    wrong("POST", "/trigger$", 200, { jobRunId = 5, message = "ok" }, "jobRunId",
+      function() return client:trigger_job(P, J) end)
+    wrong("POST", "/trigger$", 200, { message = "ok" }, "jobRunId",
+      function() return client:run_job(P, J, { interval = 1 }) end)
+    wrong("POST", "/run/start$", 201, { runId = false, status = "pending" }, "runId",
+      function() return client:run(P, run, { interval = 1 }) end)
+    wrong("POST", "/auth%-sessions/create$", 201, { operationId = { 1 } }, "operationId",
+      function() return client:create_auth_session(P, { parameters = { polls = 2 } }, { interval = 1 }) end)
+    wrong("POST", "/validate/start$", 201, { operationId = 7 }, "operationId",
+      function() return client:validate_auth_session(P, "auth-session-123", nil, { interval = 1 }) end)
+    wrong("POST", "/update$", 201, { status = "pending" }, "operationId",
+      function() return client:update_auth_session(P, "auth-session-456", { parameters = {} }, { interval = 1 }) end)
+    wrong("POST", "/jobs$", 201, { id = 12, message = "created" }, "id",
+      function()
+        return client:create_job(P, { id = "typed-1", payload = {}, configuration = { maxConcurrentRequests = 1 } })
+      end)
+  end)
+
+  it("is a decode error from a result whose status is not a string, also in a wait", function()
+    local started = assert(client:start_run(P, run))
+    wrong("GET", "/result$", 200, { status = 3 }, "status",
+      function() return client:get_run_result(P, started.runId) end)
+    wrong("GET", "/result$", 200, { status = { "done" } }, "status",
+      function() return client:wait_for_run(P, started.runId, { interval = 1 }) end)
+  end)
+
+  it("is a decode error from a page whose runs or count have the wrong type, and each_job_run gives it", function()
+    wrong("GET", "/runs$", 200, { jobRuns = {}, totalCount = "3" }, "totalCount",
+      function() return client:list_job_runs(P, J) end)
+    wrong("GET", "/runs$", 200, { jobRuns = "none", totalCount = 3 }, "jobRuns",
+      function() return client:list_job_runs(P, J) end)
+    srv:fault { method = "GET", path = "/runs$", fault = "json", body = { jobRuns = 5, totalCount = 1 } }
+    local seen = {}
+    for run_or_false, err in client:each_job_run(P, J) do
+      seen[#seen + 1] = { run_or_false, err }
+    end
+    assert.are.equal(1, #seen)
+    assert.is_false(seen[1][1])
+    assert.are.equal("decode", seen[1][2].kind)
+  end)
+end)

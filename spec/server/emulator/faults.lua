@@ -12,9 +12,9 @@
 --   503           503 without a body
 --   429, 429-S    429 with Retry-After: S seconds (or retry_after, default 1)
 --   invalid-json  200 whose body is not JSON
---   json          200 with the fault's `body` (any JSON value) as its body:
---                 an answer the contract allows but the emulator never
---                 makes on its own (an unknown status, say)
+--   json          the fault's `status` (a 2xx, default 200) with its `body`
+--                 (any JSON value): an answer the emulator never makes on
+--                 its own (an unknown status, a field of the wrong type)
 --   big-N         200 with a JSON object of about N bytes, chunked
 --   stall-MS      handles the request, then holds the answer MS milliseconds
 --   reset-before  drops the connection without handling the request
@@ -53,7 +53,7 @@ local KINDS = {
     return http.send_raw(200, '{"id": "x",,}', "application/json")
   end, "answer" },
   { "^json$", function(fault)
-    return http.send_json(200, fault.body)
+    return http.send_json(fault.status or 200, fault.body)
   end, "answer" },
   { "^big%-(%d+)$", function(_, bytes)
     return http.stream_padded('{"pad":"', math.max(0, tonumber(bytes) - 10), "x", '"}')
@@ -89,6 +89,7 @@ local SHAPE = {
     retirable = { type = "boolean" },
     retry_after = { type = "string" },
     body = { type = "any" },
+    status = { type = "integer", min = 200, max = 299 },
   },
 }
 
