@@ -93,3 +93,79 @@ describe("bad responses", function()
     assert.is_false(err.retirable)
   end)
 end)
+
+-- The core gives an empty 2xx as a success with an empty body; what it
+-- means is the operation's: nothing to return (a DELETE), or the result it
+-- promised is missing.
+describe("an empty 2xx body", function()
+  local srv, client
+  before_each(function()
+    srv = fx.server()
+    srv:reset()
+    client = fx.client()
+  end)
+  after_each(function()
+    srv:clear_faults()
+    client:close()
+  end)
+
+  it("comes from the core as a success with no body", function()
+    local session = require("intuned.core").session { base_url = srv.base_url, api_key = srv.api_key, timeout = 5 }
+    for _, status in ipairs({ 200, 201, 202 }) do
+      srv:fault { method = "GET", path = "/jobs$", fault = "empty-" .. status }
+      local got, body, meta = session:request("GET", "/" .. srv.workspace_id .. "/projects/" .. fx.PROJECT .. "/jobs")
+      assert.are.equal(status, got)
+      assert.are.equal("", body)
+      assert.is_nil(meta.content_type)
+    end
+    session:close()
+  end)
+
+  it("is done for an operation that returns nothing (delete_job)", function()
+    srv:fault { method = "DELETE", path = "/jobs/my%-sample%-job$", fault = "empty-200" }
+    local ok, err, meta = client:delete_job(fx.PROJECT, fx.JOB)
+    assert.is_nil(err)
+    assert.is_true(ok)
+    assert.are.equal(200, meta.status)
+  end)
+
+  it("is a decode error, not retried, for one that promised a result", function()
+    srv:fault { method = "POST", path = "/pause$", fault = "empty-200" }
+    local res, err = client:pause_job(fx.PROJECT, fx.JOB)
+    assert.is_nil(res)
+    assert.are.equal("decode", err.kind)
+    assert.are.equal(1, err.attempts)
+    assert.truthy(err.message:find("empty response body", 1, true), err.message)
+  end)
+end)
+
+describe("one kept-alive connection", function()
+  it("carries nothing of a POST with a body into the GET that follows it", function()
+    local srv = fx.server()
+    srv:reset()
+    srv:clear_log()
+    local client = fx.client()
+    local job = { id = "carry-1", payload = { { apiName = "a", parameters = { n = 1 } } },
+      configuration = { maxConcurrentRequests = 1 } }
+    assert(client:create_job(P, job))
+    local res, err, meta = client:get_job(P, "carry-1")
+    assert.is_nil(err)
+    assert.are.equal("carry-1", res.id)
+    assert.is_true(meta.reused)
+    assert(client:trigger_job(P, "carry-1"))
+    local _, err2, meta2 = client:list_jobs(P)
+    assert.is_nil(err2)
+    assert.is_true(meta2.reused)
+    client:close()
+    local log = srv:requests()
+    assert.are.same({ "POST", "GET", "POST", "GET" },
+      { log[1].method, log[2].method, log[3].method, log[4].method })
+    assert.is_string(log[1].body)
+    for _, i in ipairs({ 2, 4 }) do
+      assert.is_true(log[i].body == nil or log[i].body == "", log[i].body)
+      assert.is_nil(log[i].headers["content-type"])
+      assert.is_nil(log[i].headers["content-length"])
+    end
+    assert.are.equal(log[1].connection, log[4].connection)
+  end)
+end)

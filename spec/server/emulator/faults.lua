@@ -10,6 +10,7 @@
 --   status-NNN    NNN with an error body like the documented ones; it has
 --                 "retirable" only when the fault gives one
 --   503           503 without a body
+--   empty-2NN     2NN with an empty body and no Content-Type
 --   429, 429-S    429 with Retry-After: S seconds (or retry_after, default 1)
 --   invalid-json  200 whose body is not JSON
 --   json          the fault's `status` (a 2xx, default 200) with its `body`
@@ -44,6 +45,7 @@ local KINDS = {
     return http.send_json(status, http.status_error(status, fault.retirable))
   end, "answer" },
   { "^503$", function() return http.send_empty(503) end, "answer" },
+  { "^empty%-(2%d%d)$", function(_, status) return http.send_empty(tonumber(status)) end, "answer" },
   { "^429%-?(%d*)$", function(fault, seconds)
     local wait = seconds ~= "" and seconds or tostring(fault.retry_after or 1)
     return http.send_json(429, http.status_error(429, fault.retirable, nil, "Rate limit exceeded"),
