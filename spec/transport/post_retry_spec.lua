@@ -60,6 +60,26 @@ describe("retries of requests that must not run twice", function()
     assert.are.equal(3, err.attempts)
   end)
 
+  it("retries a trigger whose host does not resolve (nothing was sent)", function()
+    local c = fx.client { base_url = "http://intuned-spec.invalid/api/v1/workspace", timeout = 5 }
+    local _, err = c:trigger_job(P, J)
+    c:close()
+    assert.are.equal(3, err.attempts, tostring(err))
+    assert.is_false(err.sent)
+  end)
+
+  it("treats a trigger whose TLS handshake failed (nothing sent) as a GET: kind tls, which would fail again",
+    function()
+      local c = fx.client { base_url = srv.base_url:gsub("^http:", "https:"), timeout = 5 }
+      local _, err = c:trigger_job(P, J)
+      local _, get_err = c:get_job(P, J)
+      c:close()
+      assert.are.equal("tls", err.kind)
+      assert.is_false(err.sent)
+      assert.are.same({ "tls", err.attempts }, { get_err.kind, get_err.attempts })
+      assert.are.equal(0, triggers())
+    end)
+
   it("retries a trigger answered 503 or 429, which were not processed", function()
     for _, fault in ipairs { "503", "429-0" } do
       srv:clear_log()
@@ -96,24 +116,43 @@ describe("retries of requests that must not run twice", function()
     assert.are.equal(1, err.attempts)
   end)
 
-  it("applies the same rule to create, pause, resume and terminate", function()
-    local calls = {
-      { "/jobs$", function() return client:create_job(P, { id = "job-once-1", payload = {}, configuration = {} }) end },
-      { "/pause$", function() return client:pause_job(P, J) end },
-      { "/resume$", function() return client:resume_job(P, J) end },
-      { "/terminate$", function() return client:terminate_job_run(P, J, "jr_sample_001") end },
-    }
-    for _, call in ipairs(calls) do
-      srv:fault { method = "POST", path = call[1], fault = "reset-after" }
-      local _, err = call[2]()
-      assert.are.equal(1, err.attempts, call[1])
-      assert.is_false(err.retirable, call[1])
-      srv:fault { method = "POST", path = call[1], fault = "503" }
-      local _, err2, meta = call[2]()
-      assert.is_true(err2 == nil or err2.status ~= 503, call[1])
-      assert.is_true(meta == nil or meta.attempts == 2, call[1])
-    end
-  end)
+  it("applies the same rule to every other POST: create, pause, resume, terminate, the run and auth-session starts",
+    function()
+      local made = 0
+      local function new_id()
+        made = made + 1
+        return "job-once-" .. made
+      end
+      local run = { api = "details", parameters = { url = "https://example.com/1" } }
+      local calls = {
+        { "/jobs$", function() return client:create_job(P, { id = new_id(), payload = {}, configuration = {} }) end },
+        { "/pause$", function() return client:pause_job(P, J) end },
+        { "/resume$", function() return client:resume_job(P, J) end },
+        { "/terminate$", function() return client:terminate_job_run(P, J, "jr_sample_001") end },
+        { "/run/start$", function() return client:start_run(P, run) end },
+        { "/auth%-sessions/create$", function() return client:start_auth_session_create(P, { parameters = {} }) end },
+        { "/validate/start$", function() return client:start_auth_session_validate(P, "auth-session-123") end },
+        { "/update$", function() return client:start_auth_session_update(P, "auth-session-456", { parameters = {} }) end },
+      }
+      for _, call in ipairs(calls) do
+        local path = call[1]
+        local function sent()
+          return #srv:requests(function(e) return e.method == "POST" and e.uri:gsub("%?.*", ""):find(path) end)
+        end
+        local before = sent()
+        srv:fault { method = "POST", path = path, fault = "reset-after" }
+        local _, err = call[2]()
+        assert.are.equal(1, err.attempts, path)
+        assert.is_false(err.retirable, path)
+        assert.are.equal(before + 1, sent(), path) -- the API got it once
+        srv:fault { method = "POST", path = path, fault = "503" }
+        local res, err2, meta = call[2]()
+        assert.is_nil(err2 and err2.status == 503 or nil, path)
+        assert.are.equal(before + 3, sent(), path) -- refused once (503), then done
+        assert.are.equal(2, (meta or err2).attempts, path)
+        assert.is_true(res ~= nil or err2 ~= nil, path)
+      end
+    end)
 
   it("still retries a GET and a PUT after a reset", function()
     srv:fault { method = "GET", path = "/jobs/my%-sample%-job$", fault = "reset-after" }
