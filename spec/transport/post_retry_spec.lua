@@ -132,7 +132,9 @@ describe("retries of requests that must not run twice", function()
         { "/run/start$", function() return client:start_run(P, run) end },
         { "/auth%-sessions/create$", function() return client:start_auth_session_create(P, { parameters = {} }) end },
         { "/validate/start$", function() return client:start_auth_session_validate(P, "auth-session-123") end },
-        { "/update$", function() return client:start_auth_session_update(P, "auth-session-456", { parameters = {} }) end },
+        { "/update$", function()
+          return client:start_auth_session_update(P, "auth-session-456", { parameters = {} })
+        end },
       }
       for _, call in ipairs(calls) do
         local path = call[1]
