@@ -43,8 +43,8 @@ end
 -- is /dev/null unless `stdin` names a file.
 function M.run(args, overrides, stdin)
   local err_file = os.tmpname()
-  local cmd = ("unset LD_PRELOAD; %s timeout -k 5 %d %s%s bin/intuned %s 2>%s <%s"):format(M.env(overrides),
-    M.RUN_LIMIT, preload("env LD_PRELOAD=%s "), fx.lua(), args, err_file, M.quote(stdin or "/dev/null"))
+  local cmd = ("unset LD_PRELOAD; %s timeout -k 5 %d env %s%s bin/intuned %s 2>%s <%s"):format(M.env(overrides),
+    M.RUN_LIMIT, preload("LD_PRELOAD=%s "), fx.lua(), args, err_file, M.quote(stdin or "/dev/null"))
   local p = io.popen(cmd .. "; echo \"<exit $?>\"")
   local out = p:read("*a")
   p:close()
