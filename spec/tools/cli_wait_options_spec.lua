@@ -34,7 +34,9 @@ describe("every wait of the command line", function()
   local COMMANDS = {
     { "job-runs wait", function() return "job-runs wait p j " .. fx.id("running") end },
     { "jobs trigger --wait", function() return "jobs trigger " .. P .. " slow-job --wait" end },
-    { "runs start --wait", function() return "runs start " .. P .. " details --param polls:=" .. SLOW .. " --wait" end },
+    { "runs start --wait", function()
+      return "runs start " .. P .. " details --param polls:=" .. SLOW .. " --wait"
+    end },
     { "runs wait", function()
       local started = assert(client:start_run(P, { api = "details", parameters = { polls = SLOW } }))
       return "runs wait " .. P .. " " .. started.runId
