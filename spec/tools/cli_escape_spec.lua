@@ -143,6 +143,18 @@ describe("intuned shows server strings escaped", function()
     assert(ok, why)
   end)
 
+  it("in the file name a download reports", function()
+    local dir = cli.tmpdir()
+    local name = dir .. "/r\27]0;pwned\7\r.json"
+    local out, err, code = cli.run("run results p j " .. fx.id("ok") .. " -o " .. cli.quote(name))
+    local written = files.exists(name)
+    os.execute("rm -rf " .. cli.quote(dir))
+    assert.are.equal(0, code, err)
+    assert.is_true(written)
+    assert_no_raw(out .. err, "output")
+    assert.truthy(err:find("/r\\e]0;pwned\\x07\\r.json\n$"), err)
+  end)
+
   it("keeps plain UTF-8 readable", function()
     local term = require("intuned.term")
     assert.are.equal("café 日本 ✓", term.escape("café 日本 ✓"))
