@@ -54,6 +54,9 @@ local function section(title)
   rows[#rows + 1] = { title = title }
 end
 
+-- How many times a contender's rate intuned must reach, by row name.
+local GOALS = { ["LuaSocket + cjson"] = 1.2, ["LuaSec + cjson"] = 10 }
+
 -- A row's note for a target: what it is, and whether this run met it.
 local function target(text, met)
   return text .. (met and "  met" or "  MISSED")
@@ -166,6 +169,10 @@ local ok, err = pcall(function()
           note = string.format("the guard costs %.1f%% of intuned's rate", (r - ours) / r * 100)
         elseif i > 2 then
           note = string.format("intuned is %.1fx this", ours / r)
+          local goal = GOALS[name]
+          if goal then
+            note = note .. target(string.format("; target >= %gx", goal), ours / r >= goal)
+          end
         end
         row(name, fmt(r), string.format(r / limit < 0.1 and "%.4fx" or "%.2fx", r / limit), note)
       end
@@ -287,9 +294,12 @@ local ok, err = pcall(function()
   for _, d in ipairs(docs) do
     local s = speeds[d.name]
     for _, name in ipairs(DECODERS) do
+      local note = name == "intuned" and "" or string.format("intuned is %.1fx faster", s.intuned / s[name])
+      if name == "cjson" and d.size <= 1024 * 1024 then
+        note = note .. target("; target >= 2x", s.intuned / s[name] >= 2)
+      end
       row(d.name .. ": " .. (name == "intuned" and "intuned.core.decode" or name .. ".decode"), fmt(s[name], 1),
-        string.format("%.2fx", s[name] / s.intuned),
-        name == "intuned" and "" or string.format("intuned is %.1fx faster", s.intuned / s[name]))
+        string.format("%.2fx", s[name] / s.intuned), note)
     end
   end
 
