@@ -119,15 +119,8 @@ end)
 -- answer that is otherwise a success (the emulator's json fault).
 describe("an answer whose member the library reads has the wrong type", function()
   local srv, client
-  before_each(function()
-    srv = fx.server()
-    srv:reset { run_ms = 300, operation_ms = 300 }
-    client = fx.client()
-  end)
-  after_each(function()
-    srv:clear_faults()
-    client:close()
-  end)
+  before_each(function() srv, client = fx.fresh { run_ms = 300, operation_ms = 300 } end)
+  after_each(function() fx.done(srv, client) end)
 
   -- Arms the answer `body` (status `status`) for the next request to
   -- `path` (a Lua pattern); -> the call's nil, err, checked.

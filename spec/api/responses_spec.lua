@@ -99,15 +99,8 @@ end)
 -- promised is missing.
 describe("an empty 2xx body", function()
   local srv, client
-  before_each(function()
-    srv = fx.server()
-    srv:reset()
-    client = fx.client()
-  end)
-  after_each(function()
-    srv:clear_faults()
-    client:close()
-  end)
+  before_each(function() srv, client = fx.fresh() end)
+  after_each(function() fx.done(srv, client) end)
 
   it("comes from the core as a success with no body", function()
     local session = require("intuned.core").session { base_url = srv.base_url, api_key = srv.api_key, timeout = 5 }

@@ -66,4 +66,20 @@ function M.client(opts)
   return intuned.new(time.client_options(M.server(), opts)), time
 end
 
+-- A fresh start for one test: the emulator reset (with `reset_opts`), its
+-- request log cleared, and a new client; -> server, client, fake time.
+function M.fresh(reset_opts, client_opts)
+  local srv = M.server()
+  srv:reset(reset_opts)
+  srv:clear_log()
+  local client, time = M.client(client_opts)
+  return srv, client, time
+end
+
+-- The end of such a test: its faults cleared, its client closed.
+function M.done(srv, client)
+  srv:clear_faults()
+  client:close()
+end
+
 return M

@@ -26,6 +26,15 @@ local WELL_UNDER = 1     -- what each of them must stay under, in seconds
 local STALLED = 6
 
 -- Waits (polling, bounded) until the emulator has received a request for `id`.
+-- n fresh job run ids of one scenario.
+local function ids_of(scenario, n)
+  local ids = {}
+  for i = 1, n do
+    ids[i] = fx.id(scenario)
+  end
+  return ids
+end
+
 local function wait_for_request(srv, id)
   local deadline = socket.gettime() + 5
   while #srv:requests(id) == 0 do
@@ -355,10 +364,7 @@ describe("nginx", function()
     end)
 
     it("runs requests all at once: they need no VM", function()
-      local ids = {}
-      for i = 1, 12 do
-        ids[i] = fx.id("stall-headers-ms-300")
-      end
+      local ids = ids_of("stall-headers-ms-300", 12)
       -- The worker's first pool client says 64; nginx has 4 VMs.
       local status, body = fresh:get("/many?transport=pool&vms=64&concurrency=12&ids=" .. table.concat(ids, ","))
       assert.are.equal(200, status, body)
@@ -372,10 +378,7 @@ describe("nginx", function()
     end)
 
     it("runs every download to a file, queued to nginx's 4 VMs, none refused", function()
-      local ids = {}
-      for i = 1, 8 do
-        ids[i] = fx.id("slow-300-rows")
-      end
+      local ids = ids_of("slow-300-rows", 8)
       local status, body = fresh:get("/downloads?transport=pool&vms=64&ids=" .. table.concat(ids, ","))
       assert.are.equal(200, status, body)
       local got = json.decode(body)

@@ -9,16 +9,8 @@ local P, J = fx.PROJECT, "my-sample-job"
 
 describe("retries of requests that must not run twice", function()
   local srv, client
-  before_each(function()
-    srv = fx.server()
-    srv:reset { job_run_ms = 60000 }
-    srv:clear_log()
-    client = fx.client()
-  end)
-  after_each(function()
-    srv:clear_faults()
-    client:close()
-  end)
+  before_each(function() srv, client = fx.fresh { job_run_ms = 60000 } end)
+  after_each(function() fx.done(srv, client) end)
 
   local function triggers()
     return #srv:requests { operation = "triggerJob" }
