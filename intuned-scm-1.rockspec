@@ -30,7 +30,8 @@ build = {
     ["intuned.core"] = {
       sources = {
         "src/batch.c", "src/clock.c", "src/conn.c", "src/core.c", "src/download.c", "src/headers.c",
-        "src/interrupt.c", "src/json.c", "src/session.c", "src/url.c", "src/util.c", "src/xfer.c",
+        "src/interrupt.c", "src/json.c", "src/json_number.c", "src/json_size.c", "src/json_string.c",
+        "src/session.c", "src/url.c", "src/util.c", "src/xfer.c",
       },
       libraries = { "curl" },
       libdirs = { "$(CURL_LIBDIR)" },
