@@ -22,7 +22,7 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
 ALLCFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) \
              -I$(LUA_INCDIR) $(if $(CURL_INCDIR),-I$(CURL_INCDIR))
 LDFLAGS ?=
-LIBS    := -lcurl
+LIBS    := -lcurl -lpthread
 
 # make test-all: interpreter and header folder of each build.
 MATRIX  := lua5.1:/usr/include/lua5.1 lua5.2:/usr/include/lua5.2 lua5.3:/usr/include/lua5.3 \
@@ -47,8 +47,8 @@ FUZZ_PACKAGES     := clang libclang-rt-14-dev
 VALGRIND_PACKAGES := valgrind
 LINT_PACKAGES     := cppcheck clang-tidy
 
-.PHONY: all deps test test-all embed demo lint install clean bench bench-deps bench-sequential \
-        bench-concurrent bench-runs check fuzz test-asan test-valgrind lint-c
+.PHONY: all deps test test-all embed demo emulator lint install clean bench bench-deps bench-sequential \
+        bench-concurrent bench-runs bench-nginx bench-nginx-baseline check fuzz test-asan test-valgrind lint-c
 
 all: $(MODULE)
 
@@ -85,6 +85,13 @@ $(EMBED): examples/embed/embed.c | $(BUILD)/intuned
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@LUA=$(LUA) BUILD=$(BUILD) $(LUA) scripts/demo.lua
+
+# The local API emulator in the foreground, for trying the command line and
+# the examples by hand: prints its base URL and the export lines to paste
+# into another shell, serves project my-project until Ctrl-C.
+emulator: deps
+	@$(MAKE) --no-print-directory -s all
+	@LUA=$(LUA) BUILD=$(BUILD) LUA_CPATH='$(BUILD)/?.so;;' sh scripts/emulator.sh
 
 # Benchmarks (bench/README.md). Each benchmark target is one line of
 # BENCH_TARGETS; `make bench` runs them all in order.
@@ -129,24 +136,53 @@ bench-sequential: bench-deps
 	  TRICK_BUILDS="$(TRICK_BUILDS)" \
 	  nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
 
-lint: deps
-	luacheck lua spec examples scripts bin/intuned bench
-	$(MAKE) --no-print-directory clean-objs all CFLAGS="$(CFLAGS) -Werror"
-	@$(MAKE) --no-print-directory lint-c
+# The client inside a real nginx against ngx.location.capture + proxy_pass
+# (bench/nginx_bench.lua, bench/README.md); not part of `make bench`.
+# "Today's pool" runs the pool transport of the tree at NGINX_BASELINE,
+# extracted into NGINX_BASELINE_DIR and built there for nginx's LuaJIT.
+# NGINX_VM_POOL: lua_worker_thread_vm_pool_size of the application nginx.
+NGINX_BASELINE     ?= 5c69b9e
+NGINX_BASELINE_DIR := build/bench-baseline
+NGINX_BENCH_DEBS   := wrk curl openssl lua-socket lua-cjson nginx-light libnginx-mod-http-lua \
+                      libnginx-mod-http-echo libluajit2-5.1-dev gcc libcurl4-openssl-dev
+NGINX_VM_POOL      ?= 4
+LUAJIT_BUILD_ARGS  := LUA=luajit LUA_INCDIR=/usr/include/luajit-2.1 BUILD=build/luajit
 
-# cppcheck and clang-tidy (checks and reasons in .clang-tidy) over the C core
-# and the fuzz harness; any finding fails. cppcheck reads no system headers,
-# so it is told the two facts it needs, once per Lua generation.
-# scripts/canary.c is left out: its defects are deliberate.
-lint-c:
+bench-nginx: deps
+	@PACKAGES="$(NGINX_BENCH_DEBS)" scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(LUAJIT_BUILD_ARGS)
+	@$(MAKE) --no-print-directory bench-nginx-baseline
+	@LUAJIT_BUILD=build/luajit BASELINE_DIR=$(NGINX_BASELINE_DIR) NGINX_VM_POOL=$(NGINX_VM_POOL) \
+	  NGINX_BASELINE=$(NGINX_BASELINE) \
+	  BASELINE_REV="$$(test -e $(NGINX_BASELINE_DIR).skip || cat $(NGINX_BASELINE_DIR)/REVISION 2>/dev/null)" \
+	  $(LUA) bench/nginx_bench.lua $(BENCH_ARGS)
+
+# Extracted again only when NGINX_BASELINE names another commit; without
+# git (or that commit) the reason goes to NGINX_BASELINE_DIR.skip and the
+# row is skipped.
+bench-nginx-baseline:
+	@mkdir -p build; rm -f $(NGINX_BASELINE_DIR).skip; \
+	if ! command -v git >/dev/null 2>&1; then \
+	  echo "git is not installed" >$(NGINX_BASELINE_DIR).skip; \
+	elif ! rev=$$(git rev-parse --verify -q "$(NGINX_BASELINE)^{commit}" 2>/dev/null); then \
+	  echo "revision $(NGINX_BASELINE) is not in this checkout" >$(NGINX_BASELINE_DIR).skip; \
+	else \
+	  if [ "$$(cat $(NGINX_BASELINE_DIR)/REVISION 2>/dev/null)" != "$$rev" ]; then \
+	    rm -rf $(NGINX_BASELINE_DIR) && mkdir -p $(NGINX_BASELINE_DIR) && \
+	    git archive "$$rev" lua src | tar -x -C $(NGINX_BASELINE_DIR) && \
+	    echo "$$rev" >$(NGINX_BASELINE_DIR)/REVISION || exit 1; \
+	  fi; \
+	  $(MAKE) --no-print-directory -C $(NGINX_BASELINE_DIR) -f $(CURDIR)/Makefile all $(LUAJIT_BUILD_ARGS) \
+	    >/dev/null || exit 1; \
+	fi
+
+lint: deps
 	@PACKAGES="$(LINT_PACKAGES)" scripts/deps.sh
-	for v in 501 504; do \
-	  cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	    --std=c99 --inline-suppr -DFLT_EVAL_METHOD=0 -DLUA_VERSION_NUM=$$v -I src src fuzz \
-	    || exit 1; \
-	done
-	clang-tidy --quiet $(SRCS) fuzz/decode_fuzz.c -- -std=c99 -D_POSIX_C_SOURCE=200809L \
-	  -Isrc -I$(LUA_INCDIR) $(if $(CURL_INCDIR),-I$(CURL_INCDIR))
+	@MAKE="$(MAKE)" CFLAGS="$(CFLAGS)" LUA_INCDIR="$(LUA_INCDIR)" CURL_INCDIR="$(CURL_INCDIR)" \
+	  SRCS="$(SRCS)" scripts/lint.sh
+
+# The C part of `make lint` alone (scripts/lint.sh does both).
+lint-c: lint
 
 check: fuzz test-asan test-valgrind
 
@@ -176,10 +212,12 @@ clean-objs:
 	rm -f $(OBJS) $(MODULE)
 
 install: all
-	install -d $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned
+	install -d $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned \
+	  $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/cli
 	install -m 0755 $(MODULE) $(DESTDIR)$(LUA_LIBDIR_INSTALL)/intuned/core.so
 	install -m 0644 lua/intuned.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned.lua
 	install -m 0644 lua/intuned/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/
+	install -m 0644 lua/intuned/cli/*.lua $(DESTDIR)$(LUA_SHAREDIR_INSTALL)/intuned/cli/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	sed '1s|^#!.*|#!/usr/bin/env $(LUA)|' bin/intuned >$(DESTDIR)$(PREFIX)/bin/intuned
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/intuned

@@ -57,6 +57,11 @@ local function section(title)
   rows[#rows + 1] = { title = title }
 end
 
+-- A row's note for a target: what it is, and whether this run met it.
+local function target(text, met)
+  return text .. (met and "  met" or "  MISSED")
+end
+
 local function fmt(v, digits)
   if v == nil then
     return "-"
@@ -159,7 +164,7 @@ local ok, err = pcall(function()
         local name = (proto == "https" and c.tls_name) or c.name
         local note = ""
         if i == 2 then
-          note = "target >= 0.90x"
+          note = target("target >= 0.90x", r / limit >= 0.90)
         elseif i == GUARDLESS then
           note = string.format("the guard costs %.1f%% of intuned's rate", (r - ours) / r * 100)
         elseif i > 2 then
@@ -203,7 +208,7 @@ local ok, err = pcall(function()
   row("raw libcurl + intuned's User-Agent, Accept-Encoding", fmt(raw_h_ir),
     string.format("%.2fx", raw_h_ir / raw_ir), "")
   row("intuned get_job_run (decode included)", fmt(ours_ir), string.format("%.2fx", ours_ir / raw_ir),
-    "target <= 1.5x")
+    target("target <= 1.5x", ours_ir / raw_ir <= 1.5))
   if NOGUARD_BUILD then
     local noguard_ir = per_call(function(n)
       return LUA .. " bench/seq.lua intuned " .. server.base_url .. " " .. API_KEY .. " " .. n
@@ -399,7 +404,7 @@ local ok, err = pcall(function()
   rss0, rss1, heap0, heap1 = tonumber(rss0), tonumber(rss1), tonumber(heap0), tonumber(heap1)
   section(string.format("Memory over %d requests on one client (after a full collection)", count))
   row("resident size (KiB) before / after", string.format("%d / %d", rss0, rss1),
-    string.format("%+d KiB", rss1 - rss0), "target: growth < 1024 KiB")
+    string.format("%+d KiB", rss1 - rss0), target("target: growth < 1024 KiB", rss1 - rss0 < 1024))
   row("collectgarbage('count') (KiB) before / after", string.format("%.0f / %.0f", heap0, heap1),
     string.format("%+.0f KiB", heap1 - heap0), "")
   local alloc = capture(ENV .. LUA .. " bench/seq.lua alloc " .. server.base_url .. " " .. API_KEY .. " 2000")

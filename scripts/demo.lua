@@ -1,7 +1,8 @@
--- make demo: start the local API emulator, fetch a job run, wait for
--- another one to finish while printing its progress, then show the command
--- line tool (summary, progress bar, results download) and several runs
--- fetched at once; stop the emulator.
+-- make demo: start the local API emulator, then the main job of the
+-- library: fetch a job run, trigger a job and wait for its run with its
+-- progress showing, start a Run API run and wait for it; then a few more
+-- things (an error, the command line, many runs at once, a results
+-- download). Stops the emulator at the end.
 package.path = "lua/?.lua;spec/?.lua;" .. package.path
 local emulator = require("support.emulator")
 
@@ -9,8 +10,20 @@ local lua = os.getenv("LUA") or "lua5.4"
 local build = os.getenv("BUILD") or ("build/" .. lua)
 
 local srv = emulator.start()
+srv:reset { run_ms = 3000 }
+-- A job whose runs take 4 s over 20 payloads, so the wait has progress to show.
+package.cpath = build .. "/?.so;" .. package.cpath
+local client = require("intuned").new {
+  base_url = srv.base_url, api_key = srv.api_key, workspace_id = srv.workspace_id,
+}
+assert(client:create_job("my-project", {
+  id = "demo-scrape",
+  payload = { { apiName = "list-products", parameters = { payloads = 20, duration_ms = 4000 } } },
+  configuration = { maxConcurrentRequests = 5 },
+}))
+client:close()
 local results_file = os.tmpname()
-local env = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s"
+local env = ("INTUNED_WORKSPACE_ID=%s INTUNED_API_KEY=%s INTUNED_BASE_URL=%s POLL_INTERVAL=0.5"
   .. " LUA_PATH='lua/?.lua;;' LUA_CPATH='%s/?.so;;'"):format(srv.workspace_id, srv.api_key, srv.base_url, build)
 
 local function run(title, cmd)
@@ -21,22 +34,21 @@ local function run(title, cmd)
 end
 
 print(("Local API emulator listening at %s"):format(srv.base_url))
-local ok = run("Fetch one job run",
-    lua .. " examples/get_job_run.lua my-project my-sample-job jr_demo_finished")
-  and run("Wait for a running job run to finish",
-    lua .. " examples/poll_job_run.lua my-project my-sample-job progress-6.demo 1")
+local ok = run("Fetch a job run",
+    lua .. " examples/get_job_run.lua my-project my-sample-job jr_sample_001")
+  and run("Trigger a job and wait for its run, showing its progress, then download its results",
+    lua .. " examples/trigger_and_wait.lua my-project demo-scrape " .. results_file)
+  and run("Start a Run API run and wait for its result",
+    lua .. " examples/run_api.lua my-project product-details url=https://example.com/item/1")
   and run("An API error is a readable one-liner",
     lua .. " examples/get_job_run.lua my-project my-sample-job notfound.demo") == false
   and run("The command line tool: a job run's summary",
-    lua .. " bin/intuned run get my-project my-sample-job jr_demo_finished")
-  and run("Wait with a progress bar (plain lines when not on a terminal)",
-    lua .. " bin/intuned run wait my-project my-sample-job progress-5.cli --interval 0.5 --max-interval 1")
-  and run("Several job runs at once (one of them missing), then a results file",
-    lua .. " examples/get_job_runs.lua my-project my-sample-job jr_a jr_b notfound.x jr_c"
-      .. " flaky503-1.demo progress-fail-1.demo") == false
-  and run("Download the results file (the API key is not sent to storage)",
-    lua .. " bin/intuned run results my-project my-sample-job jr_demo_finished -o " .. results_file)
-  and run("What was downloaded", "head -c 160 " .. results_file .. " && echo")
+    lua .. " bin/intuned run get my-project my-sample-job jr_sample_001")
+  and run("Several job runs at once (one of them missing)",
+    lua .. " examples/get_job_runs.lua my-project my-sample-job jr_sample_001 jr_sample_003 notfound.x")
+      == false
+  and run("The results file downloaded above (the API key is not sent to storage)",
+    "head -c 160 " .. results_file .. " && echo")
 os.remove(results_file)
 srv:stop()
 print(ok and "\ndemo finished" or "\ndemo failed")

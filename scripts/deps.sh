@@ -19,7 +19,7 @@ PACKAGES=${PACKAGES:-"gcc make pkg-config curl openssl
   lua-cjson lua-busted lua-check lua-socket luarocks
   nginx-light libnginx-mod-http-lua tmux
   lua5.1 liblua5.1-0-dev libluajit2-5.1-dev locales
-  python3-jsonschema python3-yaml"}
+  python3-jsonschema python3-yaml ca-certificates"}
 
 missing=""
 for p in $PACKAGES; do

@@ -74,9 +74,8 @@ def refs(node, found):
             refs(value, found)
 
 
-def lua(value, indent):
-    """value as a Lua literal, keys sorted."""
-    pad = "  " * indent
+def lua(value):
+    """value as a one-line Lua literal, keys sorted."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -84,19 +83,14 @@ def lua(value, indent):
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, list):
-        if all(isinstance(v, str) for v in value):
-            flat = "{ " + ", ".join(lua(v, 0) for v in value) + " }"
-            if len(flat) + len(pad) < 80:
-                return flat
-        return "{\n" + "".join("%s  %s,\n" % (pad, lua(v, indent + 1)) for v in value) + pad + "}"
+        return "{ " + ", ".join(lua(v) for v in value) + " }"
     if not value:
         return "{}"
-    lines = []
+    fields = []
     for key in sorted(value):
-        name = key if key.isidentifier() and key not in LUA_KEYWORDS else None
-        field = name if name else '["%s"]' % key
-        lines.append("%s  %s = %s,\n" % (pad, field, lua(value[key], indent + 1)))
-    return "{\n" + "".join(lines) + pad + "}"
+        name = key if key.isidentifier() and key not in LUA_KEYWORDS else '["%s"]' % key
+        fields.append("%s = %s" % (name, lua(value[key])))
+    return "{ " + ", ".join(fields) + " }"
 
 
 def main():
@@ -124,10 +118,11 @@ def main():
     out.write("-- The request bodies' JSON types, required members and alternatives, as\n")
     out.write("-- intuned.body checks them; `strip` lists the members a read resource has\n")
     out.write("-- that the body does not.\n")
+    out.write("-- One schema a line: the contract repeats whole bodies, this file need not.\n")
     out.write("return {\n  schemas = {\n")
     for name in sorted(wanted):
-        out.write("    %s = %s,\n" % (name, lua(slim(schemas[name]), 2)))
-    out.write("  },\n  strip = %s,\n}\n" % lua(strip, 1))
+        out.write("    %s = %s,\n" % (name, lua(slim(schemas[name]))))
+    out.write("  },\n  strip = %s,\n}\n" % lua(strip))
 
 
 if __name__ == "__main__":

@@ -149,15 +149,20 @@ static slot *free_slot(batch *b)
     return NULL;
 }
 
+/* A free slot with its handle, or NULL with an error message pushed. */
 static slot *slot_ready(lua_State *L, batch *b)
 {
     slot *sl = free_slot(b);
-    if (sl == NULL)
-        luaL_error(L, "intuned: batch has no free slot");
+    if (sl == NULL) {
+        lua_pushliteral(L, "intuned: batch has no free slot");
+        return NULL;
+    }
     if (sl->curl == NULL) {
         sl->curl = intuned_session_dup(b->session, &sl->x, b->conns);
-        if (sl->curl == NULL)
-            luaL_error(L, "intuned.core: cannot copy the session's handle");
+        if (sl->curl == NULL) {
+            lua_pushliteral(L, "intuned.core: cannot copy the session's handle");
+            return NULL;
+        }
     }
     return sl;
 }
@@ -181,17 +186,12 @@ static int batch_add(lua_State *L)
     batch *b = batch_check(L, 1);
     lua_Integer tag = luaL_checkinteger(L, 2);
     slot *sl = slot_ready(L, b);
-    CURLcode rc = intuned_session_prepare(L, b->session, &sl->x, 3, 4, 5, 6);
+    CURLcode rc;
+    if (sl == NULL)
+        return lua_error(L);
+    rc = intuned_session_prepare(L, b->session, &sl->x, 3, 4, 5, 6);
     if (rc == CURLE_OK)
-        rc = curl_easy_setopt(sl->curl, CURLOPT_PRIVATE, (void *)sl);
-    /*
-     * Over TLS a new transfer waits for the first connection to tell
-     * whether it speaks HTTP/2, then joins it as a stream instead of
-     * opening its own. Plain http is HTTP/1.1 here: nothing to wait for.
-     */
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(sl->curl, CURLOPT_PIPEWAIT,
-                              sl->x.tls ? 1L : 0L);
+        rc = intuned_xfer_multi(&sl->x, sl);
     if (rc != CURLE_OK)
         return luaL_error(L, "intuned.core: cannot configure libcurl: %s", curl_easy_strerror(rc));
     luaL_unref(L, LUA_REGISTRYINDEX, sl->body_ref);

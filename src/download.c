@@ -57,13 +57,19 @@ static int temp_gc(lua_State *L)
  */
 static mode_t usual_mode(void)
 {
-    unsigned int mask = 077;
+    unsigned long mask = 077;
     FILE *f = fopen("/proc/self/status", "r");
     if (f != NULL) {
         char line[128];
-        while (fgets(line, sizeof line, f) != NULL)
-            if (sscanf(line, "Umask: %o", &mask) == 1)
+        while (fgets(line, sizeof line, f) != NULL) {
+            if (strncmp(line, "Umask:", 6) == 0) {
+                char *end;
+                unsigned long v = strtoul(line + 6, &end, 8);
+                if (end != line + 6)
+                    mask = v;
                 break;
+            }
+        }
         (void)fclose(f);
     }
     return (mode_t)(0666 & ~mask & 0777);
@@ -166,6 +172,41 @@ static int session_download(lua_State *L)
     temp_discard(t);
     intuned_xfer_trim(x);
     return n;
+}
+
+/*
+ * core.replace_file(path, data) -> true | nil, message
+ * data replaces the file at path the way a download does: written to a
+ * fresh temporary file next to it, renamed into place when whole (for
+ * bodies read outside libcurl: nginx's cosockets).
+ */
+int intuned_replace_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    size_t n;
+    const char *data = luaL_checklstring(L, 2, &n);
+    temp_file *t;
+    int ok;
+    lua_settop(L, 2);
+    t = lua_newuserdata(L, sizeof *t); /* -> path, data, temp */
+    memset(t, 0, sizeof *t);
+    luaL_getmetatable(L, TEMP_MT);
+    lua_setmetatable(L, -2);
+    if (!temp_open(t, path)) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot create a file next to %s: %s", path, strerror(errno));
+        return 2;
+    }
+    ok = fwrite(data, 1, n, t->file) == n && temp_commit(t, path);
+    if (!ok) {
+        int err = errno;
+        temp_discard(t);
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot write %s: %s", path, strerror(err));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 /* After intuned_session_init: adds session:download to the session's

@@ -10,8 +10,10 @@
 
 #include <curl/curl.h>
 #include <lua.h>
+#include <lauxlib.h>
 
 #include "headers.h"
+#include "intuned.h"
 
 /*
  * Retry-After is delay-seconds or an HTTP date. Negative or unreadable
@@ -151,3 +153,20 @@ void intuned_headers_meta(lua_State *L, const char *head, size_t len, int meta)
     lua_setmetatable(L, meta);
 }
 
+
+/*
+ * core.head_meta(meta, head) -> meta
+ * The same from a raw header block read outside libcurl (nginx's cosockets,
+ * the strings the thread pool hands back). meta must have no metatable.
+ */
+int intuned_headers_lua_meta(lua_State *L)
+{
+    size_t n;
+    const char *head;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    head = luaL_checklstring(L, 2, &n);
+    lua_settop(L, 2);
+    intuned_headers_meta(L, head, n, 1);
+    lua_settop(L, 1);
+    return 1;
+}

@@ -71,8 +71,10 @@ int intuned_interrupt_catch(lua_State *L)
 /* core.interrupted([clear]) -> whether SIGINT arrived; clear resets it */
 int intuned_interrupt_check(lua_State *L)
 {
-    lua_pushboolean(L, interrupted != 0);
-    if (lua_toboolean(L, 1))
+    int clear = lua_toboolean(L, 1); /* before anything is pushed */
+    int was = interrupted != 0;
+    if (clear)
         interrupted = 0;
+    lua_pushboolean(L, was);
     return 1;
 }

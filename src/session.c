@@ -78,15 +78,7 @@ intuned_xfer *intuned_session_xfer(intuned_session *s)
 
 CURL *intuned_session_dup(intuned_session *s, intuned_xfer *x, intuned_conns *conns)
 {
-    CURL *c;
-    if (s->closed || (c = curl_easy_duphandle(s->curl)) == NULL)
-        return NULL;
-    if (intuned_xfer_attach(x, c, conns) != CURLE_OK) {
-        curl_easy_cleanup(c);
-        return NULL;
-    }
-    x->max_bytes = s->x.max_bytes;
-    return c;
+    return s->closed ? NULL : intuned_xfer_dup(s->curl, s->x.max_bytes, x, conns);
 }
 
 /* Wipes the key from a header list before the memory goes back. */
@@ -116,6 +108,67 @@ static void session_free(session *s)
     intuned_buffer_release(&s->url);
     intuned_xfer_free(&s->x);
     s->closed = 1;
+}
+
+/* ---- profiles: a copy of the session that owes it nothing ----------------- */
+
+/* A copy of list; 0 when memory ran out (*out is then NULL). */
+static int headers_copy(const struct curl_slist *list, struct curl_slist **out)
+{
+    *out = NULL;
+    for (; list != NULL; list = list->next) {
+        struct curl_slist *grown = curl_slist_append(*out, list->data);
+        if (grown == NULL) {
+            headers_free(*out);
+            *out = NULL;
+            return 0;
+        }
+        *out = grown;
+    }
+    return 1;
+}
+
+void intuned_profile_free(intuned_profile *p)
+{
+    if (p->proto != NULL)
+        curl_easy_cleanup(p->proto);
+    headers_free(p->headers);
+    headers_free(p->json_headers);
+    free(p->base);
+    memset(p, 0, sizeof *p);
+}
+
+int intuned_session_profile(intuned_session *s, intuned_profile *p)
+{
+    CURLcode rc;
+    memset(p, 0, sizeof *p);
+    if (s->closed)
+        return 0;
+    p->max_bytes = s->x.max_bytes;
+    p->timeout_ms = s->timeout_ms;
+    p->base_len = s->base_len;
+    if (s->base != NULL) {
+        if ((p->base = malloc(s->base_len + 1)) == NULL)
+            return 0;
+        memcpy(p->base, s->base, s->base_len + 1);
+    }
+    if (!headers_copy(s->headers, &p->headers) || !headers_copy(s->json_headers, &p->json_headers)
+        || (p->proto = curl_easy_duphandle(s->curl)) == NULL) {
+        intuned_profile_free(p);
+        return 0;
+    }
+    /* Nothing of the copy may point into the session: its header list and
+     * error buffer are the session's, its callbacks are set per use. */
+    rc = curl_easy_setopt(p->proto, CURLOPT_HTTPHEADER, p->headers);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(p->proto, CURLOPT_ERRORBUFFER, NULL);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(p->proto, CURLOPT_HTTPGET, 1L);
+    if (rc != CURLE_OK) {
+        intuned_profile_free(p);
+        return 0;
+    }
+    return 1;
 }
 
 /* Shared by close, __gc and __close: safe to call any number of times. */
@@ -327,7 +380,7 @@ int intuned_session_new(lua_State *L)
 /* ---- requests ------------------------------------------------------------ */
 
 /* A method is an upper-case token, as HTTP has them. */
-static const char *check_method(lua_State *L, int idx)
+const char *intuned_check_method(lua_State *L, int idx)
 {
     size_t n, i;
     const char *m = luaL_checklstring(L, idx, &n);
@@ -344,26 +397,33 @@ static int same_target(const session *s, const char *t, size_t n)
     return s->url.len == s->base_len + n + 1 && memcmp(s->url.data + s->base_len, t, n) == 0;
 }
 
+const char *intuned_target_problem(int keyed, const char *t, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] == 0x7f)
+            return "target has spaces or control bytes";
+    if (keyed)
+        return n > 0 && t[0] == '/' ? NULL : "a keyed session takes a path starting with '/'";
+    if ((n > 7 && strncasecmp(t, "http://", 7) == 0) || (n > 8 && strncasecmp(t, "https://", 8) == 0))
+        return NULL;
+    return "a keyless session takes an http(s) URL";
+}
+
 /* Builds s->url from the target at idx; raises on a target the session
  * does not take (see intuned_session_prepare). */
 static const char *target_url(lua_State *L, session *s, int idx)
 {
-    size_t n, i;
+    size_t n;
     const char *t = luaL_checklstring(L, idx, &n);
+    const char *problem;
     if (same_target(s, t, n))
         return s->url.data;
-    for (i = 0; i < n; i++)
-        if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] == 0x7f)
-            luaL_argerror(L, idx, "target has spaces or control bytes");
+    if ((problem = intuned_target_problem(s->base != NULL, t, n)) != NULL)
+        luaL_argerror(L, idx, problem);
     s->url.len = 0;
-    if (s->base != NULL) {
-        luaL_argcheck(L, n > 0 && t[0] == '/', idx, "a keyed session takes a path starting with '/'");
-        if (!intuned_buffer_append(&s->url, s->base, s->base_len))
-            luaL_error(L, "intuned.core: out of memory");
-    } else if (!(n > 7 && strncasecmp(t, "http://", 7) == 0)
-               && !(n > 8 && strncasecmp(t, "https://", 8) == 0)) {
-        luaL_argerror(L, idx, "a keyless session takes an http(s) URL");
-    }
+    if (s->base != NULL && !intuned_buffer_append(&s->url, s->base, s->base_len))
+        luaL_error(L, "intuned.core: out of memory");
     if (!intuned_buffer_append(&s->url, t, n + 1)) { /* with its NUL */
         s->url.len = 0;
         luaL_error(L, "intuned.core: out of memory");
@@ -376,7 +436,7 @@ CURLcode intuned_session_prepare(lua_State *L, intuned_session *s, intuned_xfer 
                                  int timeout_idx)
 {
     intuned_request rq;
-    rq.method = check_method(L, method_idx);
+    rq.method = intuned_check_method(L, method_idx);
     rq.url = target_url(L, s, target_idx);
     rq.body = NULL;
     rq.body_len = 0;

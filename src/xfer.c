@@ -6,6 +6,7 @@
  * connection; what the outcome becomes in Lua.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -117,8 +118,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
  * one may have reached the server. Only the caller's retry policy, which
  * knows whether the request may run twice, sends anything again.
  */
-static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
-                     int local_port)
+static int on_prereq(void *ud, char *primary_ip, /* NOLINT(readability-non-const-parameter) */
+                     char *local_ip, int primary_port, int local_port) /* libcurl's callback type */
 {
     intuned_xfer *x = ud;
     (void)primary_ip;
@@ -164,6 +165,19 @@ CURLcode intuned_xfer_attach(intuned_xfer *x, CURL *curl, intuned_conns *conns)
     return rc;
 }
 
+CURL *intuned_xfer_dup(CURL *proto, size_t max_bytes, intuned_xfer *x, intuned_conns *conns)
+{
+    CURL *c = curl_easy_duphandle(proto);
+    if (c == NULL)
+        return NULL;
+    if (intuned_xfer_attach(x, c, conns) != CURLE_OK) {
+        curl_easy_cleanup(c);
+        return NULL;
+    }
+    x->max_bytes = max_bytes;
+    return c;
+}
+
 /* ---- preparing and running a request ----------------------------------- */
 
 static void clear(intuned_xfer *x)
@@ -207,6 +221,15 @@ CURLcode intuned_xfer_prepare(intuned_xfer *x, const intuned_request *rq)
         rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
     if (rc == CURLE_OK)
         rc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, is_post ? NULL : rq->method);
+    return rc;
+}
+
+CURLcode intuned_xfer_multi(intuned_xfer *x, void *priv)
+{
+    CURLcode rc = curl_easy_setopt(x->curl, CURLOPT_PRIVATE, priv);
+    /* Plain http is HTTP/1.1 here: nothing to wait for. */
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(x->curl, CURLOPT_PIPEWAIT, x->tls ? 1L : 0L);
     return rc;
 }
 
@@ -291,40 +314,53 @@ static const char *error_kind(CURLcode rc, const intuned_xfer *x)
     }
 }
 
-static void push_message(lua_State *L, const intuned_xfer *x, CURLcode rc)
+/* The failure's message, formatted into out (size bytes, NUL-terminated). */
+static void failure_message(const intuned_xfer *x, CURLcode rc, char *out, size_t size)
 {
     const char *what = curl_easy_strerror(rc);
     if (rc == CURLE_ABORTED_BY_CALLBACK && intuned_interrupted())
-        lua_pushliteral(L, "interrupted");
+        (void)snprintf(out, size, "interrupted");
     else if (x->write_failed)
-        lua_pushfstring(L, "cannot write the file: %s", strerror(x->write_errno));
+        (void)snprintf(out, size, "cannot write the file: %s", strerror(x->write_errno));
     else if (x->headers_too_large)
-        lua_pushfstring(L, "response headers larger than %d bytes", (int)MAX_HEADER_BYTES);
+        (void)snprintf(out, size, "response headers larger than %d bytes", (int)MAX_HEADER_BYTES);
     else if (libcurl_header_limit(rc, x))
-        lua_pushfstring(L, "a response header line is longer than libcurl accepts (%d bytes),"
-                        " or libcurl ran out of memory", (int)CURL_MAX_HTTP_HEADER);
+        (void)snprintf(out, size, "a response header line is longer than libcurl accepts (%d bytes),"
+                       " or libcurl ran out of memory", (int)CURL_MAX_HTTP_HEADER);
     else if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED)
-        lua_pushfstring(L, "response larger than %d bytes", (int)x->max_bytes);
+        (void)snprintf(out, size, "response larger than %d bytes", (int)x->max_bytes);
     else if (x->stray)
-        lua_pushliteral(L, "every kept-alive connection had unread bytes waiting");
+        (void)snprintf(out, size, "every kept-alive connection had unread bytes waiting");
     else if (x->resent)
-        lua_pushliteral(L, "the server closed the connection without an answer"
-                           " (the request may have reached it)");
+        (void)snprintf(out, size, "the server closed the connection without an answer"
+                       " (the request may have reached it)");
     else if (x->errbuf[0] != '\0' && strcmp(x->errbuf, what) != 0)
-        lua_pushfstring(L, "%s: %s", what, x->errbuf);
+        (void)snprintf(out, size, "%s: %s", what, x->errbuf);
     else
-        lua_pushstring(L, what);
+        (void)snprintf(out, size, "%s", what);
 }
 
-/* -> nil, kind, message, curl_code, sent */
-static int push_failure(lua_State *L, const intuned_xfer *x, CURLcode rc)
+void intuned_xfer_outcome(intuned_xfer *x, CURLcode rc, intuned_outcome *o)
 {
-    lua_pushnil(L);
-    lua_pushstring(L, error_kind(rc, x));
-    push_message(L, x, rc);
-    lua_pushinteger(L, (lua_Integer)rc);
-    lua_pushboolean(L, x->sent);
-    return 5;
+    long connects = 0;
+    o->code = rc;
+    o->sent = x->sent;
+    o->out_of_memory = x->out_of_memory;
+    o->status = 0;
+    o->ctype = NULL;
+    o->reused = 0;
+    o->bytes = x->received;
+    if (rc != CURLE_OK) {
+        o->kind = error_kind(rc, x);
+        failure_message(x, rc, o->message, sizeof o->message);
+        return;
+    }
+    o->kind = NULL;
+    o->message[0] = '\0';
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &o->status);
+    curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &o->ctype);
+    curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &connects);
+    o->reused = connects == 0;
 }
 
 /* ---- the outcome in Lua ------------------------------------------------- */
@@ -369,31 +405,33 @@ static void push_body(lua_State *L, intuned_xfer *x, const char *ctype, int meta
 
 int intuned_xfer_push(lua_State *L, intuned_xfer *x, CURLcode rc, int flags)
 {
-    long status = 0, connects = 0;
-    char *ctype = NULL;
+    intuned_outcome o;
     int meta;
 
     if (x->out_of_memory)
         return luaL_error(L, "intuned.core: out of memory");
-    if (rc != CURLE_OK)
-        return push_failure(L, x, rc);
-    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ctype);
-    curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &connects);
-
-    lua_pushinteger(L, (lua_Integer)status);  /* -> .., status */
+    intuned_xfer_outcome(x, rc, &o);
+    if (o.kind != NULL) {                      /* -> nil, kind, message, curl_code, sent */
+        lua_pushnil(L);
+        lua_pushstring(L, o.kind);
+        lua_pushstring(L, o.message);
+        lua_pushinteger(L, (lua_Integer)o.code);
+        lua_pushboolean(L, o.sent);
+        return 5;
+    }
+    lua_pushinteger(L, (lua_Integer)o.status); /* -> .., status */
     lua_pushnil(L);                            /* body slot, filled below */
     lua_createtable(L, 0, 8);                  /* -> .., status, nil, meta */
     meta = lua_gettop(L);
     intuned_headers_meta(L, x->head.data, x->head.len, meta);
-    if (ctype != NULL) {
-        lua_pushstring(L, ctype);
+    if (o.ctype != NULL) {
+        lua_pushstring(L, o.ctype);
         lua_setfield(L, meta, "content_type");
     }
-    lua_pushboolean(L, connects == 0);
+    lua_pushboolean(L, o.reused);
     lua_setfield(L, meta, "reused");
-    lua_pushinteger(L, (lua_Integer)x->received);
+    lua_pushinteger(L, (lua_Integer)o.bytes);
     lua_setfield(L, meta, "bytes");
-    push_body(L, x, ctype, meta, flags);       /* -> .., status, body, meta */
+    push_body(L, x, o.ctype, meta, flags);     /* -> .., status, body, meta */
     return 3;
 }

@@ -82,6 +82,35 @@ void intuned_xfer_trim(intuned_xfer *x);
 /* Frees the buffers (not the handle, not the file). */
 void intuned_xfer_free(intuned_xfer *x);
 
+/* A copy of the configured handle proto (curl_easy_duphandle) with its
+ * callbacks attached to x and its sockets to conns, and x->max_bytes set.
+ * NULL when libcurl fails. */
+CURL *intuned_xfer_dup(CURL *proto, size_t max_bytes, intuned_xfer *x, intuned_conns *conns);
+/* For a handle run on a multi handle: priv as CURLOPT_PRIVATE, and over
+ * TLS a wait for the first connection to say whether it speaks HTTP/2, so
+ * that transfers become streams of one connection instead of opening their
+ * own. Call after intuned_xfer_prepare. */
+CURLcode intuned_xfer_multi(intuned_xfer *x, void *priv);
+
+/* What a transfer ended with, without Lua: an answer (kind NULL: status,
+ * content type, reused, bytes) or a failure (kind, message, code, sent).
+ * out_of_memory: the receive state is incomplete (session:request raises). */
+#define INTUNED_MESSAGE_SIZE 512
+typedef struct {
+    const char *kind;        /* NULL for an answer; else static text */
+    char message[INTUNED_MESSAGE_SIZE];
+    int code;                /* libcurl's CURLcode */
+    int sent;                /* the request may have reached the server */
+    int out_of_memory;
+    long status;
+    const char *ctype;       /* libcurl's copy, valid until the handle runs again */
+    int reused;              /* no new connection was made */
+    size_t bytes;            /* body bytes received */
+} intuned_outcome;
+
+/* The one place libcurl's codes become kinds and messages. */
+void intuned_xfer_outcome(intuned_xfer *x, CURLcode rc, intuned_outcome *o);
+
 /*
  * After the transfer ended with rc: pushes status, body, meta, or
  * nil, kind, message, curl_code, sent, and returns their count. flags:

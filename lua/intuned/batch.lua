@@ -6,9 +6,9 @@
 -- become wake-up times. A slot is held only while a request is in flight,
 -- so an entry waiting to retry never holds up the others.
 
-local core = require("intuned.core")
 local check = require("intuned.check")
 local errors = require("intuned.errors")
+local fanout = require("intuned.fanout")
 local operations = require("intuned.operations")
 local request = require("intuned.request")
 local response = require("intuned.response")
@@ -18,11 +18,7 @@ local state = require("intuned.state")
 local M = {}
 
 M.DEFAULT_CONCURRENCY = 16
--- The longest the scheduler waits on the transfers before it looks at its
--- wake-up times again (real seconds).
-local MAX_POLL = 1
--- libcurl takes whole milliseconds and 0 means "no limit".
-local MIN_TIMEOUT = 0.001
+local MIN_TIMEOUT = fanout.MIN_TIMEOUT
 
 local BATCH_OPTIONS = {
   concurrency = true, timeout = true, deadline = true, retry = true, keep_nulls = true,
@@ -63,147 +59,143 @@ local function no_time_left()
   return nil, "timeout", "deadline reached while waiting for a free slot", 0, false
 end
 
--- Runs every entry to its end; fills results[i] = { res, err, meta }.
-local function schedule(self, b, rqs, o, results)
-  local clock = self.clock
-  local started = clock()
-  local deadline_at = o.deadline and started + o.deadline
-  local n, capacity = #rqs, math.min(o.concurrency, #rqs)
-  local tasks = {}     -- entry index -> coroutine, while it runs
-  local queue = {}     -- entries waiting for a slot, first come first served
-  local sleeping = {}  -- entry index -> wake-up time
-  local next_entry, finished, busy = 1, 0, 0
+-- The scheduler of one get_job_runs call over batch b: entries as
+-- coroutines; `queue` holds requests waiting for a slot (first come first
+-- served), `sleeping` wake-up times; results[i] = { res, err, meta }.
+local Scheduler = {}
+Scheduler.__index = Scheduler
 
-  -- What a coroutine yielded or returned decides where its entry goes.
-  local function handle(i, ok, what, a, b2, c)
-    if not ok then
-      error(what, 0)
-    elseif what == "fetch" then
-      queue[#queue + 1] = { i, a }
-    elseif what == "sleep" then
-      sleeping[i] = clock() + a
-    else
-      results[i] = { res = a, err = b2, meta = c }
-      tasks[i] = nil
-      finished = finished + 1
+local function new_scheduler(self, b, rqs, o, results)
+  local started = self.clock()
+  return setmetatable({
+    client = self, b = b, rqs = rqs, o = o, results = results, clock = self.clock,
+    started = started, deadline_at = o.deadline and started + o.deadline,
+    capacity = math.min(o.concurrency, #rqs),
+    tasks = {}, queue = {}, sleeping = {}, next_entry = 1, finished = 0, busy = 0,
+  }, Scheduler)
+end
+
+-- What entry i's coroutine yielded or returned decides where it goes.
+function Scheduler:handle(i, ok, what, a, b, c)
+  if not ok then
+    error(what, 0)
+  elseif what == "fetch" then
+    self.queue[#self.queue + 1] = { i, a }
+  elseif what == "sleep" then
+    self.sleeping[i] = self.clock() + a
+  else
+    self.results[i] = { res = a, err = b, meta = c }
+    self.tasks[i] = nil
+    self.finished = self.finished + 1
+  end
+end
+
+function Scheduler:resume(i, ...)
+  self:handle(i, coroutine.resume(self.tasks[i], ...))
+end
+
+-- Entry i starts its retry loop, or ends at once when the deadline passed.
+function Scheduler:start(i)
+  local o, deadline = self.o, self.o.deadline
+  if deadline then
+    deadline = deadline - (self.clock() - self.started)
+    if deadline <= 0 then
+      self.results[i] = { err = errors.new {
+        kind = "timeout", message = "deadline reached before the request started",
+        deadline_reached = true, attempts = 0,
+      } }
+      self.finished = self.finished + 1
+      return
     end
   end
-
-  local function start(i)
-    local deadline = o.deadline
-    if deadline then
-      deadline = deadline - (clock() - started)
-      if deadline <= 0 then
-        results[i] = { err = errors.new {
-          kind = "timeout", message = "deadline reached before the request started",
-          deadline_reached = true, attempts = 0,
-        } }
-        finished = finished + 1
-        return
-      end
-    end
-    local ctx = request.context(self, o)
-    ctx.deadline = deadline
-    ctx.sleep = function(d) coroutine.yield("sleep", d) end
-    tasks[i] = coroutine.create(function()
-      local res, err, meta = retry.run(ctx, function(timeout)
-        return response.interpret(rqs[i], coroutine.yield("fetch", timeout))
-      end)
-      return "done", res, err, meta
+  local ctx = request.context(self.client, o)
+  ctx.deadline = deadline
+  ctx.sleep = function(d) coroutine.yield("sleep", d) end
+  local rq = self.rqs[i]
+  self.tasks[i] = coroutine.create(function()
+    local res, err, meta = retry.run(ctx, function(timeout)
+      return response.interpret(rq, coroutine.yield("fetch", timeout))
     end)
-    handle(i, coroutine.resume(tasks[i]))
-  end
+    return "done", res, err, meta
+  end)
+  self:resume(i)
+end
 
-  local function soonest_wake()
-    local soonest
-    for _, at in pairs(sleeping) do
-      if not soonest or at < soonest then
-        soonest = at
-      end
+-- Entries whose wait is over go on, in input order.
+function Scheduler:wake_due()
+  local now, due = self.clock(), {}
+  for i, at in pairs(self.sleeping) do
+    if at <= now then
+      due[#due + 1] = i
     end
-    return soonest
   end
+  table.sort(due)
+  for _, i in ipairs(due) do
+    self.sleeping[i] = nil
+    self:resume(i)
+  end
+end
 
-  while finished < n do
-    -- Entries whose wait is over go on (in input order).
-    local now, due = clock(), {}
-    for i, at in pairs(sleeping) do
-      if at <= now then
-        due[#due + 1] = i
+-- Free slots: queued requests (retries) first, then new entries. The time
+-- a request waited for its slot counts against the deadline.
+function Scheduler:fill_slots()
+  local o = self.o
+  while self.busy < self.capacity do
+    local q = table.remove(self.queue, 1)
+    if q then
+      local timeout = q[2] or o.timeout
+      if self.deadline_at then
+        timeout = math.min(timeout, self.deadline_at - self.clock())
       end
-    end
-    table.sort(due)
-    for _, i in ipairs(due) do
-      sleeping[i] = nil
-      handle(i, coroutine.resume(tasks[i]))
-    end
-    -- Free slots: queued requests (retries) first, then new entries. The
-    -- time a request waited for its slot counts against the deadline.
-    while busy < capacity do
-      local q = table.remove(queue, 1)
-      if q then
-        local timeout = q[2] or o.timeout
-        if deadline_at then
-          timeout = math.min(timeout, deadline_at - clock())
-        end
-        if timeout <= 0 then
-          handle(q[1], coroutine.resume(tasks[q[1]], no_time_left()))
-        else
-          b:add(q[1], "GET", rqs[q[1]].path, nil, math.max(timeout, MIN_TIMEOUT), o.keep_nulls)
-          busy = busy + 1
-        end
-      elseif next_entry <= n then
-        next_entry = next_entry + 1
-        start(next_entry - 1)
+      if timeout <= 0 then
+        self:resume(q[1], no_time_left())
       else
-        break
+        self.b:add(q[1], "GET", self.rqs[q[1]].path, nil, math.max(timeout, MIN_TIMEOUT), o.keep_nulls)
+        self.busy = self.busy + 1
       end
-    end
-    local soonest = soonest_wake()
-    if busy > 0 then
-      local wait_for = MAX_POLL
-      if soonest then
-        wait_for = math.max(0, math.min(wait_for, soonest - clock()))
-      end
-      for _, d in ipairs(b:wait(wait_for)) do
-        busy = busy - 1
-        handle(d[1], coroutine.resume(tasks[d[1]], unpack(d, 2, 6)))
-      end
-    elseif soonest then
-      -- Nothing in flight: only waits are left, sleep until the first ends.
-      local d = soonest - clock()
-      if d > 0 then
-        self.sleep(d)
-      end
+    elseif self.next_entry <= #self.rqs then
+      self.next_entry = self.next_entry + 1
+      self:start(self.next_entry - 1)
+    else
+      return
     end
   end
 end
 
--- Inside nginx the client's session is a proxy to nginx's thread pool, not
--- a C session, so there is no multi handle to share: each entry runs the
--- ordinary call in an nginx light thread instead, `concurrency` at a time,
--- and the pool's threads do the requests side by side.
-local function in_light_threads(self, rqs, o, results)
-  local clock, started = self.clock, self.clock()
-  local next_entry = 1
-  local function worker()
-    while next_entry <= #rqs do
-      local i = next_entry
-      next_entry = next_entry + 1
-      local call = { timeout = o.timeout, policy = o.policy, keep_nulls = o.keep_nulls }
-      if o.deadline then
-        call.deadline = math.max(o.deadline - (clock() - started), MIN_TIMEOUT)
-      end
-      local res, err, meta = request.run(self, rqs[i], call)
-      results[i] = { res = res, err = err, meta = meta }
+function Scheduler:soonest_wake()
+  local soonest
+  for _, at in pairs(self.sleeping) do
+    if not soonest or at < soonest then
+      soonest = at
     end
   end
-  local threads = {}
-  for t = 1, math.min(o.concurrency, #rqs) do
-    threads[t] = ngx.thread.spawn(worker) -- luacheck: ignore 113
+  return soonest
+end
+
+-- Runs every entry to its end. In flight: wait for some; nothing in
+-- flight: only waits are left, sleep until the first ends.
+local function schedule(self, b, rqs, o, results)
+  local sc = new_scheduler(self, b, rqs, o, results)
+  while sc.finished < #rqs do
+    sc:wake_due()
+    sc:fill_slots()
+    sc.busy = sc.busy - fanout.turn(b, sc.busy, sc:soonest_wake(), sc.clock, self.sleep, function(d)
+      sc:resume(d[1], unpack(d, 2, 6))
+    end)
   end
-  for t = 1, #threads do
-    ngx.thread.wait(threads[t]) -- luacheck: ignore 113
+end
+
+-- Inside nginx (no multi handle): each entry is the ordinary call, in a
+-- light thread of its own (intuned.fanout).
+local function one_call(self, rqs, o, results)
+  local clock, started = self.clock, self.clock()
+  return function(i)
+    local call = { timeout = o.timeout, policy = o.policy, keep_nulls = o.keep_nulls }
+    if o.deadline then
+      call.deadline = math.max(o.deadline - (clock() - started), MIN_TIMEOUT)
+    end
+    local res, err, meta = request.run(self, rqs[i], call)
+    results[i] = { res = res, err = err, meta = meta }
   end
 end
 
@@ -216,20 +208,8 @@ function M.get_job_runs(self, list, opts)
   local rqs = requests_of(self, list)
   local o = options(self, opts)
   local results = {}
-  if #rqs == 0 then
-    return results
-  end
-  local session = st.session
-  if type(session) ~= "userdata" then
-    in_light_threads(self, rqs, o, results)
-    return results
-  end
-  local b = core.batch(session, math.min(o.concurrency, #rqs))
-  local ok, err = pcall(schedule, self, b, rqs, o, results)
-  b:close()
-  if not ok then
-    error(err, 0)
-  end
+  fanout.run(st.session, #rqs, o.concurrency,
+    function(b) schedule(self, b, rqs, o, results) end, one_call(self, rqs, o, results))
   return results
 end
 

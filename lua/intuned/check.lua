@@ -103,6 +103,12 @@ local function encode_byte(c)
   return ("%%%02X"):format(c:byte())
 end
 
+-- s with every byte but the unreserved characters (RFC 3986)
+-- percent-encoded.
+function M.percent_encode(s)
+  return (s:gsub("[^%w%-._~]", encode_byte))
+end
+
 -- One path segment: unreserved characters (RFC 3986) kept, all else
 -- percent-encoded, so an id can never reach another endpoint.
 function M.segment(v, name, level)
@@ -115,7 +121,7 @@ function M.segment(v, name, level)
   if v:find("%c") then
     fail(("%s must not contain control bytes"):format(name), (level or 1) + 1)
   end
-  return (v:gsub("[^%w%-._~]", encode_byte))
+  return M.percent_encode(v)
 end
 
 -- The longest time any option may ask for: a year, the core's own limit.
@@ -131,21 +137,20 @@ function M.seconds(opts, name, level)
   return v
 end
 
-function M.string(opts, name, level)
-  local v = opts[name]
-  if v ~= nil and type(v) ~= "string" then
-    fail(("option '%s' must be a string"):format(name), (level or 1) + 1)
+-- The check of an option that is nil or of the Lua type `lua_type`
+-- (`what` in messages: "a string").
+local function of_type(lua_type, what)
+  return function(opts, name, level)
+    local v = opts[name]
+    if v ~= nil and type(v) ~= lua_type then
+      fail(("option '%s' must be %s"):format(name, what), (level or 1) + 1)
+    end
+    return v
   end
-  return v
 end
 
-function M.func(opts, name, level)
-  local v = opts[name]
-  if v ~= nil and type(v) ~= "function" then
-    fail(("option '%s' must be a function"):format(name), (level or 1) + 1)
-  end
-  return v
-end
+M.string = of_type("string", "a string")
+M.func = of_type("function", "a function")
 
 -- Rejects option names that are not in `known` (typos would otherwise be
 -- silently ignored).

@@ -1,509 +1,343 @@
 -- The `intuned` command line (bin/intuned is a two-line wrapper):
 --
---   intuned run get PROJECT JOB RUN [--json]
---   intuned run wait PROJECT JOB RUN [--interval S] [--timeout S] [--json]
---   intuned run results PROJECT JOB RUN [-o FILE]
+--   intuned [OPTIONS] <group> <command> ARGS [OPTIONS]
+--
+-- groups jobs, job-runs, runs and auth-sessions (intuned.cli.jobs, ...),
+-- and the old `intuned run get|wait|results` as aliases of `job-runs ...`.
+-- `intuned --help` and docs/cli.md tell them all. This module finds the
+-- command, reads the settings, makes the client and runs the command in a
+-- context (below) that checks for Ctrl-C after every request and sleep.
 --
 -- main(argv) returns the exit status; nothing here calls os.exit, so the
 -- whole tool can also be driven from Lua.
 
 local intuned = require("intuned")
 local core = require("intuned.core")
-local term = require("intuned.term")
+local args = require("intuned.cli.args")
+local errors = require("intuned.cli.errors")
+local help = require("intuned.cli.help")
+local input = require("intuned.cli.input")
+local output = require("intuned.cli.output")
+local progress = require("intuned.cli.progress")
+local wait = require("intuned.cli.wait")
 
--- Every string that came from the server goes through `safe` on its way to
--- the screen (intuned.term): no answer can drive the terminal.
-local safe = term.escape
+local unpack = require("intuned.compat").unpack
+
+local safe = output.safe
 
 local M = {}
 
-M.EXIT = { ok = 0, run_failed = 1, usage = 2, error = 3, timeout = 4 }
+M.EXIT = errors.EXIT
 local EXIT = M.EXIT
 
-local FAILED = { FAILURE = true, CANCELED = true, TERMINATED = true }
-
-local BAR_WIDTH = 24
-local TICK = 1 -- seconds between redraws of the bar while sleeping
-
-local HELP = {}
-
-HELP.main = [[
-usage: intuned [OPTIONS] run <get|wait|results> PROJECT JOB RUN [OPTIONS]
-
-Reads Intuned job runs.
-
-commands:
-  run get       print a job run's summary (or its JSON with --json)
-  run wait      wait until a job run finishes, showing its progress
-  run results   download a finished job run's results file
-
-options (any command):
-  --workspace-id ID     workspace UUID (default: $INTUNED_WORKSPACE_ID)
-  --api-key KEY         API key (default: $INTUNED_API_KEY; prefer the
-                        variable: arguments are visible to other users)
-  --base-url URL        API base URL (default: $INTUNED_BASE_URL, else
-                        https://app.intuned.io/api/v1/workspace)
-  --request-timeout S   seconds per HTTP request (default 30)
-  -h, --help            help for the command
-  --version             print the version
-
-exit status:
-  0  success (the run succeeded, or is still going for `run get`)
-  1  the run finished unsuccessfully (FAILURE, CANCELED, TERMINATED)
-  2  usage error
-  3  API, network or file error
-  4  `run wait` timed out
-
-Run `intuned run <command> --help` for the command's options.
-]]
-
-HELP.run = [[
-usage: intuned run <get|wait|results> PROJECT JOB RUN [OPTIONS]
-
-  run get       print a job run's summary (or its JSON with --json)
-  run wait      wait until a job run finishes, showing its progress
-  run results   download a finished job run's results file
-
-Run `intuned run <command> --help` for the command's options.
-]]
-
-HELP.get = [[
-usage: intuned run get PROJECT JOB RUN [--json]
-
-Prints the job run's status, payload counts, times, and its error or
-reason when it has one.
-
-  --json        print the API's JSON answer instead (nulls kept)
-
-Exit status 0, or 1 when the run finished unsuccessfully; 3 on an API or
-network error. See `intuned --help` for the options of every command.
-]]
-
-HELP.wait = [[
-usage: intuned run wait PROJECT JOB RUN [OPTIONS]
-
-Polls the job run until it finishes. On a terminal: a progress bar
-(payloads done out of total, succeeded, failed, elapsed time, status);
-otherwise one line each time the run changes.
-
-  --interval S      first wait between polls (default 5)
-  --max-interval S  longest wait between polls (default 60)
-  --timeout S       give up after S seconds (default 3600)
-  --progress MODE   auto (default), bar, lines or none
-  --json            print the final JSON answer (progress then goes to stderr)
-
-Exit status 0 when the run succeeded, 1 when it finished unsuccessfully,
-3 on an API or network error, 4 on timeout.
-]]
-
-HELP.results = [[
-usage: intuned run results PROJECT JOB RUN [-o FILE]
-
-Downloads the results file of the job run from its signed URL (the API
-key is not sent there).
-
-  -o, --output FILE  write to FILE (complete or not at all); default: stdout
-  --max-bytes N      refuse files larger than N bytes (default 256 MiB)
-
-Exit status 0, or 3 when the run has no results file yet, the URL expired
-(fetch again) or the download failed.
-]]
-
--- Options each command accepts: name -> "flag" or "value".
-local COMMON = {
-  ["workspace-id"] = "value", ["api-key"] = "value", ["base-url"] = "value",
-  ["request-timeout"] = "value", help = "flag", version = "flag",
-}
-local COMMAND_OPTIONS = {
-  get = { json = "flag" },
-  wait = { interval = "value", ["max-interval"] = "value", timeout = "value",
-    progress = "value", json = "flag" },
-  results = { output = "value", ["max-bytes"] = "value" },
-}
-local SHORT = { h = "help", o = "output" }
-local TAKES_VALUE = {}
-for _, set in pairs({ COMMON, COMMAND_OPTIONS.get, COMMAND_OPTIONS.wait, COMMAND_OPTIONS.results }) do
-  for name, kind in pairs(set) do
-    if kind == "value" then
-      TAKES_VALUE[name] = true
-    end
+-- Each group's commands come from its module (the group job-runs from
+-- intuned.cli.job_runs).
+local ORDER, COMMANDS, GROUPS = {}, {}, {}
+for _, name in ipairs({ "jobs", "job_runs", "runs", "auth_sessions" }) do
+  for _, c in ipairs(require("intuned.cli." .. name)) do
+    c.group = name:gsub("_", "-")
+    c.key = c.group .. " " .. c.verb
+    COMMANDS[c.key] = c
+    ORDER[#ORDER + 1] = c
+    GROUPS[c.group] = GROUPS[c.group] or {}
+    table.insert(GROUPS[c.group], c.verb)
   end
 end
+M.COMMANDS = ORDER
+
+-- Raised (as this table) when Ctrl-C was seen; main turns it into 130.
+local INTERRUPTED = setmetatable({}, { __tostring = function() return "interrupted" end })
 
 local function usage_error(io_, msg, topic)
-  io_.stderr:write("intuned: ", msg, "\n")
-  io_.stderr:write(("Try 'intuned %s--help'.\n"):format(topic and ("run " .. topic .. " ") or ""))
+  io_.stderr:write("intuned: ", safe(msg), "\n")
+  io_.stderr:write(("Try 'intuned %s--help'.\n"):format(topic and (topic .. " ") or ""))
   return EXIT.usage
 end
 
--- Splits argv into words and options, checking each option against what
--- the command takes; an option that takes a value consumes the next word
--- unless given as --name=value. Returns nil, message on misuse.
-local function resolve(argv, command)
-  local words, opts = {}, {}
-  local allowed = COMMAND_OPTIONS[command] or {}
-  local i, n = 1, argv.n or #argv
-  local only_words = false
-  while i <= n do
-    local a = argv[i]
-    if only_words or a == "-" or a:sub(1, 1) ~= "-" then
-      words[#words + 1] = a
-    elseif a == "--" then
-      only_words = true
-    else
-      local name, value
-      if a:sub(1, 2) == "--" then
-        name, value = a:match("^%-%-([^=]+)=(.*)$")
-        name = name or a:sub(3)
-      else
-        name = SHORT[a:sub(2, 2)]
-        value = #a > 2 and a:sub(3) or nil
-      end
-      local kind = name and (COMMON[name] or allowed[name])
-      if not kind then
-        return nil, "unknown option '" .. a .. "'" .. (command and (" for 'run " .. command .. "'") or "")
-      end
-      if kind == "flag" then
-        if value ~= nil then
-          return nil, "option '--" .. name .. "' takes no value"
-        end
-        opts[name] = true
-      else
-        if value == nil then
-          i = i + 1
-          value = argv[i]
-          if value == nil then
-            return nil, "option '" .. a .. "' needs a value"
-          end
-        end
-        opts[name] = value
-      end
-    end
-    i = i + 1
+---------------------------------------------------------------------------
+-- The context a command runs in
+---------------------------------------------------------------------------
+
+local Ctx = {}
+Ctx.__index = Ctx
+
+-- Calls a client method by name (or a function with its arguments), then
+-- checks for Ctrl-C: a request cut short, or the flag set meanwhile.
+function Ctx:call(f, ...)
+  local a, b, c
+  if type(f) == "string" then
+    a, b, c = self.client[f](self.client, ...)
+  else
+    a, b, c = f(...)
   end
-  return words, opts
+  if progress.interrupted() or (a == nil and type(b) == "table" and b.kind == "interrupted") then
+    error(INTERRUPTED, 0)
+  end
+  return a, b, c
 end
 
-local function seconds(opts, name)
-  local v = opts[name]
-  if v == nil then
+-- Sleeps (redrawing the progress bar when there is one); false on Ctrl-C.
+function Ctx:nap(s)
+  if self.display then
+    return self.display:sleep(s)
+  end
+  return self.plain_sleep(s)
+end
+
+-- The same, raising on Ctrl-C.
+function Ctx:sleep(s)
+  if self:nap(s) == false or progress.interrupted() then
+    error(INTERRUPTED, 0)
+  end
+end
+
+-- The per-call options every request takes from the command line.
+function Ctx:call_options()
+  return self.json and { keep_nulls = true } or nil
+end
+
+-- Writes "intuned: message" (escaped) to stderr; -> code.
+function Ctx:report(message, code)
+  self.io.stderr:write("intuned: ", safe(message), "\n")
+  return code or EXIT.error
+end
+
+-- A failed request, in one line; -> 3. `host` names the server it went
+-- to when it was not the API's (a results download).
+function Ctx:fail(err, host)
+  return self:report(errors.text(err, host or self.host), EXIT.error)
+end
+
+function Ctx:usage(message)
+  return usage_error(self.io, message, self.typed)
+end
+
+-- The wait options (intuned.cli.wait), or nil and a usage message. For a
+-- command with --wait, they only go with it.
+function Ctx:wait_options()
+  local has_flag = false
+  for _, name in ipairs(self.command.options) do
+    has_flag = has_flag or name == "wait"
+  end
+  if has_flag and not self.opts.wait then
+    for _, name in ipairs(wait.OPTIONS) do
+      if self.opts[name] ~= nil then
+        return nil, ("option '--%s' goes with --wait"):format(name)
+      end
+    end
+    return {}
+  end
+  return wait.options(self.opts, self.json)
+end
+
+-- The JSON body of the command (--file or standard input); -> body, or
+-- nil and the exit status after saying why (nil, nil: no body, none needed).
+function Ctx:body(what, required)
+  local body, why, code = input.body(self.opts, what, required, self.io.stdin)
+  if body == nil and why then
+    if progress.interrupted() then
+      error(INTERRUPTED, 0)
+    end
+    if code == EXIT.usage then
+      return nil, usage_error(self.io, why, self.typed)
+    end
+    return nil, self:report(why, code)
+  end
+  return body
+end
+
+---------------------------------------------------------------------------
+-- Settings
+---------------------------------------------------------------------------
+
+-- A setting from its flag, else its variable (an empty variable is unset);
+-- -> value, where it came from.
+local function setting(opts, flag, var)
+  if opts[flag] ~= nil then
+    return opts[flag], "--" .. flag
+  end
+  local v = os.getenv(var)
+  if v ~= nil and v ~= "" then
+    return v, var
+  end
+  return nil, "--" .. flag .. " or " .. var
+end
+
+-- The client's settings, or nil and a message naming the flag and the
+-- variable to fix.
+local function settings(opts)
+  local s = { names = {} }
+  s.workspace_id, s.names.workspace_id = setting(opts, "workspace-id", "INTUNED_WORKSPACE_ID")
+  if not s.workspace_id then
+    return nil, "no workspace id: give --workspace-id ID or set INTUNED_WORKSPACE_ID"
+  end
+  s.api_key, s.names.api_key = setting(opts, "api-key", "INTUNED_API_KEY")
+  if not s.api_key then
+    return nil, "no API key: set INTUNED_API_KEY (or give --api-key KEY)"
+  end
+  s.base_url, s.names.base_url = setting(opts, "base-url", "INTUNED_BASE_URL")
+  s.base_url = s.base_url or intuned.DEFAULT_BASE_URL
+  local t = opts["request-timeout"]
+  if t ~= nil then
+    local n = tonumber(t)
+    if not n or n <= 0 or n ~= n or n == math.huge then
+      return nil, "option '--request-timeout' must be a positive number of seconds"
+    end
+    s.timeout = n
+  end
+  return s
+end
+
+-- The message of a Lua error raised by the library for misuse, without
+-- its position and prefix ("intuned: "); nil for any other error.
+local function misuse(e)
+  local msg = tostring(e)
+  if not msg:find("intuned: ", 1, true) then
     return nil
   end
-  local n = tonumber(v)
-  if not n or n <= 0 or n ~= n or n == math.huge then
-    return nil, ("option '--%s' must be a positive number of seconds"):format(name)
-  end
-  return n
-end
-
----------------------------------------------------------------------------
--- Output
----------------------------------------------------------------------------
-
-local function is_tty(fd)
-  local r = os.execute("test -t " .. fd)
-  return r == true or r == 0
-end
-
-local function clock_text(s)
-  s = math.floor(s + 0.5)
-  if s >= 3600 then
-    return ("%d:%02d:%02d"):format(math.floor(s / 3600), math.floor(s % 3600 / 60), s % 60)
-  end
-  return ("%d:%02d"):format(math.floor(s / 60), s % 60)
-end
-
-local function num(v)
-  if type(v) == "number" then
-    return v % 1 == 0 and ("%d"):format(v) or tostring(v)
-  end
-  return "?"
-end
-
-local function counts(run)
-  local ok, failed = run.successful_runs, run.failed_runs
-  local done = (type(ok) == "number" and ok or 0) + (type(failed) == "number" and failed or 0)
-  return done, run.payloads, ok, failed
-end
-
--- One line of the progress bar, without the carriage return.
-function M.bar_line(run, elapsed)
-  local done, total, ok, failed = counts(run)
-  local fill = 0
-  if type(total) == "number" and total > 0 then
-    fill = math.floor(BAR_WIDTH * math.min(done, total) / total)
-  end
-  return ("[%s%s] %s/%s payloads  %s ok  %s failed  %s  %s"):format(
-    ("#"):rep(fill), ("-"):rep(BAR_WIDTH - fill), num(done), num(total),
-    num(ok), num(failed), clock_text(elapsed), safe(run.status))
-end
-
-function M.plain_line(run, elapsed)
-  local done, total, ok, failed = counts(run)
-  return ("[%6.1fs] %s: %s/%s payloads done (%s ok, %s failed)"):format(
-    elapsed, safe(run.status), num(done), num(total), num(ok), num(failed))
-end
-
-local function to_json(value)
-  local found, cjson = pcall(require, "cjson")
-  if not found then
-    return nil, "--json needs the lua-cjson module (Debian: lua-cjson; LuaRocks: lua-cjson)"
-  end
-  -- lua-cjson escapes every "/"; a raw "/" never appears in its output, so
-  -- each "\/" is an escaped slash and can be written plainly.
-  return term.json((cjson.encode(value):gsub("\\/", "/")))
-end
-
-local function summary(out, res, ctx)
-  local run = res.jobRun
-  local function row(label, value)
-    if value ~= nil and value ~= intuned.null then
-      out:write(("%-9s %s\n"):format(label, safe(value)))
-    end
-  end
-  local state = intuned.is_terminal(run) and "finished" or "not finished"
-  row("Job run", ("%s (project %s, job %s)"):format(tostring(run.id), ctx.project,
-    tostring(run.job_id or ctx.job)))
-  row("Status", ("%s (%s)"):format(tostring(run.status), state))
-  local done, total, ok, failed = counts(run)
-  row("Payloads", ("%s/%s done, %s succeeded, %s failed"):format(num(done), num(total), num(ok), num(failed)))
-  row("Type", run.type)
-  row("Started", run.start_time)
-  row("Ended", run.end_time)
-  if type(run.error) == "table" then
-    row("Error", ("%s: %s"):format(tostring(run.error.code or "error"), tostring(run.error.message)))
-  end
-  if type(run.reason) == "table" then
-    row("Reason", ("%s: %s"):format(tostring(run.reason.type or "reason"), tostring(run.reason.message)))
-  end
-  if type(res.results) == "table" then
-    row("Results", ("%s file, expires %s"):format(tostring(res.results.format),
-      tostring(res.results.signed_url_expiration or "?")))
-  end
-end
-
-local function status_exit(run)
-  return FAILED[run.status] and EXIT.run_failed or EXIT.ok
-end
-
-local function write_json(io_, res, run)
-  local text, why = to_json(res)
-  if not text then
-    io_.stderr:write("intuned: ", why, "\n")
-    return EXIT.error
-  end
-  io_.stdout:write(text, "\n")
-  return status_exit(run)
-end
-
-local function error_exit(io_, err)
-  io_.stderr:write(safe(err), "\n")
-  if err.kind == "timeout" and err.run ~= nil then
-    return EXIT.timeout
-  end
-  return EXIT.error
-end
-
----------------------------------------------------------------------------
--- Commands
----------------------------------------------------------------------------
-
-local COMMANDS = {}
-
-function COMMANDS.get(ctx)
-  local res, err = ctx.client:get_job_run(ctx.project, ctx.job, ctx.run, { keep_nulls = ctx.opts.json })
-  if not res then
-    return error_exit(ctx.io, err)
-  end
-  if ctx.opts.json then
-    return write_json(ctx.io, res, res.jobRun)
-  else
-    summary(ctx.io.stdout, res, ctx)
-  end
-  return status_exit(res.jobRun)
-end
-
--- The progress display of `run wait`: redraw the bar in place on a
--- terminal, or print a line per change.
-local function progress_display(mode, out)
-  local started = core.now()
-  local last_run
-  local shown = false
-  local function draw()
-    if last_run then
-      out:write("\r", M.bar_line(last_run, core.now() - started), "\27[K")
-      out:flush()
-      shown = true
-    end
-  end
-  local display = {}
-  function display.update(run)
-    last_run = run
-    if mode == "bar" then
-      draw()
-    elseif mode == "lines" then
-      out:write(M.plain_line(run, core.now() - started), "\n")
-      out:flush()
-    end
-  end
-  -- Sleeps in ticks so the elapsed time on the bar keeps moving.
-  function display.sleep(s)
-    if mode ~= "bar" then
-      return core.sleep(s)
-    end
-    while s > 0 do
-      local step = math.min(TICK, s)
-      core.sleep(step)
-      s = s - step
-      draw()
-    end
-  end
-  function display.finish()
-    if mode == "bar" and shown then
-      out:write("\n")
-      out:flush()
-    end
-  end
-  return display
-end
-
-function COMMANDS.wait(ctx)
-  local opts = ctx.opts
-  local interval, e1 = seconds(opts, "interval")
-  local max_interval, e2 = seconds(opts, "max-interval")
-  local timeout, e3 = seconds(opts, "timeout")
-  local problem = e1 or e2 or e3
-  local mode = opts.progress or "auto"
-  if not problem and not (mode == "auto" or mode == "bar" or mode == "lines" or mode == "none") then
-    problem = "option '--progress' must be auto, bar, lines or none"
-  end
-  if problem then
-    return usage_error(ctx.io, problem, "wait")
-  end
-  local out = opts.json and ctx.io.stderr or ctx.io.stdout
-  if mode == "auto" then
-    mode = is_tty(opts.json and 2 or 1) and os.getenv("TERM") ~= "dumb" and "bar" or "lines"
-  end
-  local display = progress_display(mode, out)
-  ctx.client.sleep = display.sleep
-  local res, err = ctx.client:wait_for_job_run(ctx.project, ctx.job, ctx.run, {
-    interval = interval, max_interval = max_interval, timeout = timeout,
-    keep_nulls = opts.json,
-    on_progress = function(run) display.update(run) end,
-  })
-  display.finish()
-  if not res then
-    return error_exit(ctx.io, err)
-  end
-  if opts.json then
-    return write_json(ctx.io, res, res.jobRun)
-  elseif mode ~= "lines" then
-    summary(ctx.io.stdout, res, ctx)
-  end
-  return status_exit(res.jobRun)
-end
-
-function COMMANDS.results(ctx)
-  local opts = ctx.opts
-  local max_bytes = opts["max-bytes"] and tonumber(opts["max-bytes"])
-  if opts["max-bytes"] and not (max_bytes and max_bytes >= 1 and max_bytes % 1 == 0 and max_bytes <= 2 ^ 30) then
-    return usage_error(ctx.io, "option '--max-bytes' must be a whole number of bytes, at most 1 GiB", "results")
-  end
-  if opts.output == "" then
-    return usage_error(ctx.io, "option '--output' needs a file name", "results")
-  end
-  local res, err = ctx.client:get_job_run(ctx.project, ctx.job, ctx.run)
-  if not res then
-    return error_exit(ctx.io, err)
-  end
-  local body, derr, meta = ctx.client:download_results(res, {
-    path = opts.output, max_bytes = max_bytes and math.floor(max_bytes), decode = false,
-  })
-  if not body then
-    return error_exit(ctx.io, derr)
-  end
-  if opts.output then
-    ctx.io.stderr:write(("wrote %d bytes to %s\n"):format(meta.bytes or 0, safe(opts.output)))
-  else
-    ctx.io.stdout:write(body)
-  end
-  return EXIT.ok
+  return (msg:gsub("^[^\n]-:%d+: ", ""):gsub("^intuned: ", ""))
 end
 
 ---------------------------------------------------------------------------
 -- Entry point
 ---------------------------------------------------------------------------
 
+local function version(io_)
+  io_.stdout:write("intuned ", intuned.VERSION, " (libcurl ", core.curl_version, ")\n")
+  return EXIT.ok
+end
+
+-- Finds the command; -> command, its positional arguments, options, or
+-- nil and the exit status once help or an error was written.
+local function locate(argv, io_)
+  local found = args.locate(argv, COMMANDS, GROUPS)
+  local command = found.command
+  local group, verb = found.group, found.verb
+  local typed = command and (found.alias and (found.alias .. " " .. verb) or command.key)
+  local words, opts, global_fault = args.parse(argv, command, typed)
+  if not words then
+    return nil, usage_error(io_, opts, (command and not global_fault) and typed or nil)
+  end
+  local known_group = group and (GROUPS[group] or args.ALIASES[group])
+  if opts.version then
+    return nil, version(io_)
+  end
+  if opts.help then
+    if command then
+      io_.stdout:write(help.command(command, typed))
+    elseif known_group and not verb then
+      local alias = args.ALIASES[group]
+      io_.stdout:write(help.group(alias and alias.group or group, ORDER, alias and group))
+    elseif not group then
+      io_.stdout:write(help.main(ORDER))
+    else
+      return nil, usage_error(io_, ("unknown command '%s'"):format(table.concat(found.words, " ", 1,
+        known_group and 2 or 1)), known_group and group or nil)
+    end
+    return nil, EXIT.ok
+  end
+  if not group then
+    io_.stderr:write(help.main(ORDER))
+    return nil, EXIT.usage
+  end
+  if not known_group then
+    return nil, usage_error(io_, "unknown command '" .. group .. "'")
+  end
+  if not command then
+    local verbs = args.ALIASES[group] and { "get", "wait", "results" } or GROUPS[group]
+    if verb == nil then
+      return nil, usage_error(io_, ("missing command after '%s' (%s)"):format(group,
+        table.concat(verbs, ", ")), group)
+    end
+    return nil, usage_error(io_, ("unknown command '%s %s'"):format(group, verb), group)
+  end
+  local positional = {}
+  for i = 3, #words do
+    positional[#positional + 1] = words[i]
+  end
+  local min, max = #command.args, #command.args
+  if command.nargs then
+    min, max = command.nargs[1], command.nargs[2]
+  end
+  if #positional < min or #positional > max then
+    return nil, usage_error(io_, ("'%s' takes %s (%d given)"):format(typed,
+      table.concat(command.args, " "), #positional), typed)
+  end
+  return command, positional, opts, typed
+end
+
+local function run(ctx, command, positional)
+  local done, status = pcall(command.run, ctx, unpack(positional))
+  if done then
+    return status
+  end
+  if status == INTERRUPTED then
+    if ctx.display then
+      ctx.display:clear()
+    end
+    ctx.io.stdout:flush()
+    -- On a terminal the line may hold the "^C" it echoed: start it afresh.
+    ctx.io.stderr:write(output.is_tty(2) and "\r\27[K" or "", "intuned: interrupted\n")
+    return EXIT.interrupted
+  end
+  local msg = misuse(status)
+  if msg then
+    -- misuse caught by the library (an empty or "." id, a body the
+    -- contract refuses, ...)
+    return usage_error(ctx.io, msg, ctx.typed)
+  end
+  if ctx.display then
+    ctx.display:clear()
+  end
+  ctx.io.stderr:write("intuned: internal error: ", safe(status), "\n")
+  if os.getenv("INTUNED_DEBUG") then
+    ctx.io.stderr:write(safe(debug.traceback()), "\n")
+  end
+  return EXIT.error
+end
+
 -- main(argv [, io_]) -> exit status. io_ defaults to the io library.
 function M.main(argv, io_)
   io_ = io_ or io
   argv = argv or {}
-  -- A first pass finds the command words, so options can be checked
-  -- against the command they belong to.
-  local words = {}
-  local i, n = 1, argv.n or #argv
-  while i <= n do
-    local a = argv[i]
-    if a == "--" then
-      break
-    elseif a:sub(1, 1) ~= "-" then
-      words[#words + 1] = a
-    elseif a == "-o" or (a:sub(1, 2) == "--" and not a:find("=", 1, true) and TAKES_VALUE[a:sub(3)]) then
-      i = i + 1 -- the option's value is not a command word
-    end
-    i = i + 1
-  end
-  local command = words[1] == "run" and COMMAND_OPTIONS[words[2] or ""] and words[2] or nil
-  local args, opts = resolve(argv, command)
-  if not args then
-    return usage_error(io_, opts, command)
-  end
-  if opts.version then
-    io_.stdout:write("intuned ", intuned.VERSION, " (libcurl ", core.curl_version, ")\n")
-    return EXIT.ok
-  end
-  if opts.help then
-    io_.stdout:write(HELP[command or (args[1] == "run" and "run") or "main"])
-    return EXIT.ok
-  end
-  if #args == 0 then
-    io_.stderr:write(HELP.main)
-    return EXIT.usage
-  end
-  if args[1] ~= "run" then
-    return usage_error(io_, "unknown command '" .. args[1] .. "'")
-  end
+  local command, positional, opts, typed = locate(argv, io_)
   if not command then
-    if args[2] == nil then
-      return usage_error(io_, "missing command after 'run' (get, wait or results)")
-    end
-    return usage_error(io_, "unknown command 'run " .. args[2] .. "'")
+    return positional
   end
-  if #args ~= 5 then
-    return usage_error(io_, ("'run %s' takes PROJECT JOB RUN (%d given)"):format(command, #args - 2), command)
+  local s, problem = settings(opts)
+  if not s then
+    return usage_error(io_, problem)
   end
-  local request_timeout, terr = seconds(opts, "request-timeout")
-  if terr then
-    return usage_error(io_, terr, command)
+  -- From here on Ctrl-C only sets a flag (sleeps return at once, a request
+  -- in flight fails with kind "interrupted"); Ctx:call and Ctx:sleep see it.
+  core.catch_interrupts()
+  local ctx = setmetatable({
+    io = io_, opts = opts, json = opts.json or false, command = command, typed = typed,
+    host = errors.host_of(s.base_url),
+  }, Ctx)
+  ctx.plain_sleep = progress.sleep
+  -- The library's own sleeps (between the attempts of a request) also
+  -- redraw the bar and end early on Ctrl-C.
+  local function client_sleep(secs)
+    ctx:nap(secs)
   end
   local ok, client = pcall(intuned.new, {
-    workspace_id = opts["workspace-id"], api_key = opts["api-key"], base_url = opts["base-url"],
-    timeout = request_timeout,
+    workspace_id = s.workspace_id, api_key = s.api_key, base_url = s.base_url,
+    timeout = s.timeout, sleep = client_sleep,
   })
   if not ok then
-    return usage_error(io_, (tostring(client):gsub("^[^:]*:%d+: ", ""):gsub("^intuned: ", "")), command)
-  end
-  local ctx = { client = client, io = io_, opts = opts, project = args[3], job = args[4], run = args[5] }
-  local done, status = pcall(COMMANDS[command], ctx)
-  client:close()
-  if not done then
-    local msg = tostring(status)
-    if msg:find("intuned: ", 1, true) then
-      -- misuse caught by the library (an empty or "." id, ...)
-      return usage_error(io_, (msg:gsub("^[^:]*:%d+: ", ""):gsub("^intuned: ", "")), command)
+    local msg = misuse(client) or tostring(client)
+    for name, source in pairs(s.names) do
+      if msg:sub(1, #name) == name then
+        msg = source .. msg:sub(#name + 1):gsub(" %(or set INTUNED_[%u_]+%)", "")
+      end
     end
-    error(status, 0)
+    return usage_error(io_, msg)
   end
+  ctx.client = client
+  local status = run(ctx, command, positional)
+  client:close()
+  io_.stdout:flush()
   return status
 end
 

@@ -10,7 +10,6 @@
 local core = require("intuned.core")
 local batch = require("intuned.batch")
 local check = require("intuned.check")
-local compat = require("intuned.compat")
 local download = require("intuned.download")
 local many = require("intuned.many")
 local operations = require("intuned.operations")
@@ -18,6 +17,7 @@ local pages = require("intuned.pages")
 local request = require("intuned.request")
 local retry = require("intuned.retry")
 local state = require("intuned.state")
+local transport = require("intuned.transport")
 local waits = require("intuned.waits")
 
 local M = {}
@@ -34,24 +34,12 @@ local CLIENT_OPTIONS = {
   connect_timeout = true, deadline = true, retry = true, ca_file = true,
   ca_path = true, proxy = true, user_agent = true, max_response_bytes = true,
   clock = true, sleep = true, random = true, blocking = true, thread_pool = true,
+  transport = true, vm_pool_size = true,
 }
 
 local DEFAULT_TIMEOUT = 30
 local DEFAULT_CONNECT_TIMEOUT = 10
 local MAX_RESPONSE_BYTES = 1024 * 1024 * 1024 -- what the core accepts
-
--- Where requests run: on the caller's thread (intuned.core), or inside nginx
--- in its thread pool (intuned.ngx), unless blocking = true asks otherwise.
-local function transport(opts)
-  if opts.blocking ~= nil and type(opts.blocking) ~= "boolean" then
-    check.fail("option 'blocking' must be a boolean", 2)
-  end
-  local pool = check.string(opts, "thread_pool", 2)
-  if not opts.blocking and compat.in_nginx() then
-    return require("intuned.ngx").transport(pool)
-  end
-  return core
-end
 
 local function max_response_bytes(opts)
   local v = opts.max_response_bytes
@@ -90,7 +78,7 @@ function M.new(opts)
     or M.DEFAULT_BASE_URL, 1, core.check_url)
   local max_bytes = max_response_bytes(opts)
   local conn = connection_options(opts)
-  local via = transport(opts)
+  local via = transport.choose(opts, 1)
   local self = setmetatable({
     workspace_id = workspace_id,
     base_url = base_url,
@@ -111,7 +99,7 @@ function M.new(opts)
   }
   -- Results downloads: the same transport settings, never the key.
   conn.timeout = self.timeout
-  state.set(self, { session = session, storage = conn, paths = {} })
+  state.set(self, { session = session, storage = conn, transport = via, paths = {} })
   return self
 end
 

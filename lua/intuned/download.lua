@@ -139,12 +139,6 @@ end
 -- decode (default: when results.format is "json"), keep_nulls.
 function M.download_results(self, res_or_results, opts)
   local st = state.check(self, "download_results")
-  if type(st.session) ~= "userdata" then
-    -- The client sends its requests through nginx's thread pool; a
-    -- download here would block the worker's event loop instead.
-    check.fail("download_results would block nginx's event loop: fetch results.signed_url with"
-      .. " nginx's own HTTP facilities, or make the client with blocking = true")
-  end
   local results, err = results_of(res_or_results)
   local o = options(self, opts)
   if not results then
@@ -155,7 +149,9 @@ function M.download_results(self, res_or_results, opts)
     return nil, bad
   end
   local so = st.storage
-  local session = core.session {
+  -- A session of the client's transport (cosockets or the thread pool
+  -- inside nginx), made without the key.
+  local session = st.transport.session {
     timeout = o.timeout, connect_timeout = so.connect_timeout, max_response_bytes = o.max_bytes,
     ca_file = so.ca_file, ca_path = so.ca_path, proxy = so.proxy, user_agent = so.user_agent,
   }

@@ -3,10 +3,10 @@
 -- the client's deadline, on_progress, what a failing poll does); the polls
 -- that are due go out together on the C core's multi handle (HTTP/2
 -- streams on one connection when the server offers it), `concurrency` at a
--- time. Inside nginx's thread pool, light threads wait for the runs instead.
+-- time. Inside nginx, light threads wait for the runs instead.
 
-local core = require("intuned.core")
 local check = require("intuned.check")
+local fanout = require("intuned.fanout")
 local operations = require("intuned.operations")
 local request = require("intuned.request")
 local response = require("intuned.response")
@@ -16,10 +16,7 @@ local wait = require("intuned.wait")
 local M = {}
 
 M.DEFAULT_CONCURRENCY = 16
--- The longest the scheduler waits on the transfers before it looks at the
--- clock again (real seconds).
-local MAX_POLL = 1
-local MIN_TIMEOUT = 0.001
+local MIN_TIMEOUT = fanout.MIN_TIMEOUT
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
@@ -88,55 +85,32 @@ local function schedule(self, b, rqs, o, concurrency, results)
         end
       end
     end
-    if busy > 0 then
-      local wait_for = MAX_POLL
-      if soonest then
-        wait_for = math.max(0, math.min(wait_for, soonest - clock()))
-      end
-      for _, d in ipairs(b:wait(wait_for)) do
-        busy = busy - 1
+    if busy > 0 or finished < n then
+      busy = busy - fanout.turn(b, busy, soonest, clock, self.sleep, function(d)
         local i = d[1]
         local res, meta = response.interpret(rqs[i], unpack(d, 2, 6))
+        meta.attempts = 1 -- a poll is one attempt: the next poll is the retry
         if res then
-          meta.attempts = 1
           handle(i, res, nil, meta)
         else
-          meta.attempts = 1
           handle(i, nil, meta)
         end
-      end
-    elseif soonest and finished < n then
-      local d = soonest - clock()
-      if d > 0 then
-        self.sleep(d)
-      end
+      end)
     end
   end
 end
 
--- Inside nginx's thread pool there is no multi handle: light threads each
--- wait for their share of the runs.
-local function in_light_threads(self, project, run_ids, opts, concurrency, results)
+-- Inside nginx (no multi handle): each run is an ordinary wait_for_run,
+-- in a light thread of its own (intuned.fanout).
+local function one_wait(self, project, run_ids, opts, results)
   local call = {}
   for k, v in pairs(opts or {}) do
     call[k] = v
   end
   call.concurrency = nil
-  local next_entry = 1
-  local function worker()
-    while next_entry <= #run_ids do
-      local i = next_entry
-      next_entry = next_entry + 1
-      local res, err, meta = self:wait_for_run(project, run_ids[i], call)
-      results[i] = res and { res = res, meta = meta } or { err = err }
-    end
-  end
-  local threads = {}
-  for t = 1, math.min(concurrency, #run_ids) do
-    threads[t] = ngx.thread.spawn(worker) -- luacheck: ignore 113
-  end
-  for t = 1, #threads do
-    ngx.thread.wait(threads[t]) -- luacheck: ignore 113
+  return function(i)
+    local res, err, meta = self:wait_for_run(project, run_ids[i], call)
+    results[i] = res and { res = res, meta = meta } or { err = err }
   end
 end
 
@@ -152,20 +126,8 @@ function M.wait_for_runs(self, project, run_ids, opts)
   local concurrency = check.concurrency(opts, M.DEFAULT_CONCURRENCY, 1)
   local rqs = requests_of(self, project, run_ids)
   local results = {}
-  if #rqs == 0 then
-    return results
-  end
-  local session = st.session
-  if type(session) ~= "userdata" then
-    in_light_threads(self, project, run_ids, opts, concurrency, results)
-    return results
-  end
-  local b = core.batch(session, math.min(concurrency, #rqs))
-  local ok, err = pcall(schedule, self, b, rqs, o, concurrency, results)
-  b:close()
-  if not ok then
-    error(err, 0)
-  end
+  fanout.run(st.session, #rqs, concurrency, function(b) schedule(self, b, rqs, o, concurrency, results) end,
+    one_wait(self, project, run_ids, opts, results))
   return results
 end
 

@@ -58,10 +58,6 @@ function M.known_options(op)
   return known
 end
 
-local function encode_byte(c)
-  return ("%%%02X"):format(c:byte())
-end
-
 -- A query value: an integer, or a string (both percent-encoded).
 local function query_value(v, name, kind, level)
   if kind == "integer" and type(v) == "number" then
@@ -74,7 +70,7 @@ local function query_value(v, name, kind, level)
     check.fail(("option '%s' must be %s or a string without control bytes"):format(
       name, kind == "integer" and "an integer" or "text"), level + 1)
   end
-  return (v:gsub("[^%w%-._~]", encode_byte))
+  return check.percent_encode(v)
 end
 
 -- "?a=1&b=x" from the options that are query parameters of op, by name.

@@ -1,4 +1,4 @@
--- Retry policy (DESIGN §5): which failures are retried, how long to wait
+-- Retry policy (docs/errors.md): which failures are retried, how long to wait
 -- before the next attempt, and when to give up. Time, sleep and randomness
 -- come from the caller so specs can drive the policy without real waiting.
 

@@ -44,38 +44,37 @@ function M.options(opts, what, known)
   return o
 end
 
+-- One poll: the single-call method `method` with the n ids, then the
+-- call's options.
+local function poll_by(method, n)
+  return function(client, ids, call)
+    if n == 2 then
+      return client[method](client, ids[1], ids[2], call)
+    end
+    return client[method](client, ids[1], ids[2], ids[3], call)
+  end
+end
+
+local STATUS = { "status" }
+
 -- The kinds of things to wait for: what they are called, how one poll goes
--- (with the normal retries of its method), and where the status is.
+-- (with the normal retries of its method), where the status is, and the
+-- fields whose change is worth telling.
 M.KINDS = {
   job_run = {
-    what = "job run",
-    poll = function(client, ids, call) return client:get_job_run(ids[1], ids[2], ids[3], call) end,
+    what = "job run", poll = poll_by("get_job_run", 3),
     state = function(res) return res.jobRun end,
     fields = { "status", "payloads", "successful_runs", "failed_runs" },
   },
-  run = {
-    what = "run",
-    poll = function(client, ids, call) return client:get_run_result(ids[1], ids[2], call) end,
-    fields = { "status" },
-  },
+  run = { what = "run", poll = poll_by("get_run_result", 2), fields = STATUS },
   auth_create = {
-    what = "auth-session operation",
-    poll = function(client, ids, call) return client:get_auth_session_create_result(ids[1], ids[2], call) end,
-    fields = { "status" },
+    what = "auth-session operation", poll = poll_by("get_auth_session_create_result", 2), fields = STATUS,
   },
   auth_validate = {
-    what = "auth-session operation",
-    poll = function(client, ids, call)
-      return client:get_auth_session_validate_result(ids[1], ids[2], ids[3], call)
-    end,
-    fields = { "status" },
+    what = "auth-session operation", poll = poll_by("get_auth_session_validate_result", 3), fields = STATUS,
   },
   auth_update = {
-    what = "auth-session operation",
-    poll = function(client, ids, call)
-      return client:get_auth_session_update_result(ids[1], ids[2], ids[3], call)
-    end,
-    fields = { "status" },
+    what = "auth-session operation", poll = poll_by("get_auth_session_update_result", 3), fields = STATUS,
   },
 }
 
@@ -121,11 +120,14 @@ function Watch:info(extra)
   return info
 end
 
+-- The state in a poll's result (a job run's result holds it in jobRun).
 local function state_of(kind, res)
   return kind.state and kind.state(res) or res
 end
+M.state = state_of
 
--- The parts of the state whose change is worth telling the caller about.
+-- The parts of the state whose change is worth telling the caller about
+-- (kind.fields), as one string.
 local function fingerprint(kind, st)
   local parts = {}
   for i, name in ipairs(kind.fields) do
@@ -133,6 +135,7 @@ local function fingerprint(kind, st)
   end
   return table.concat(parts, "\0")
 end
+M.fingerprint = fingerprint
 
 -- A poll's result: tells on_progress when something changed; true when
 -- the status is final. `extra` adds to on_progress's info (wait_for_runs:

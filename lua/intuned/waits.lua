@@ -38,79 +38,77 @@ function M.wait_for_run(self, project, run_id, opts)
   return wait.wait(self, KINDS.run, { project, run_id }, o)
 end
 
--- Starts with `start` (a method name and its arguments after the project),
--- then waits for what it started, as `kind`, within one timeout.
+-- Starts with start(), then waits for what it started, as `kind`, within
+-- one timeout: the start counts against it.
 local function start_then_wait(self, o, kind, start, ids_of)
   local started = self.clock()
   local res, err = start()
   if not res then
     return nil, err
   end
-  local ids = ids_of(res)
-  return wait.wait(self, kind, ids, o, started)
+  return wait.wait(self, kind, ids_of(res), o, started)
 end
 
--- client:run_job(project, job_id [, opts]) -> what wait_for_job_run returns
--- Triggers the job, then waits for the run it started.
-function M.run_job(self, project, job_id, opts)
-  state.check(self, "run_job")
-  local o = wait.options(opts, "run_job")
-  check.segment(project, "project", 1)
-  check.segment(job_id, "job_id", 1)
-  return start_then_wait(self, o, KINDS.job_run, function()
-    return self:trigger_job(project, job_id, wait.start_call(self, o))
-  end, function(res) return { project, job_id, res.jobRunId } end)
-end
+-- The start-then-wait helpers, declared: what they wait for, the method
+-- that starts it, the id they take after the project (if any), the body
+-- schema (if any, and whether it may be left out), and the member of the
+-- start's answer that names what started.
+local HELPERS = {
+  run_job = { kind = KINDS.job_run, start = "trigger_job", id = "job_id", started = "jobRunId" },
+  run = { kind = KINDS.run, start = "start_run", schema = "RunStartRequest", root = "request",
+    started = "runId" },
+  create_auth_session = { kind = KINDS.auth_create, start = "start_auth_session_create",
+    schema = "AuthSessionCreateRequest", started = "operationId" },
+  validate_auth_session = { kind = KINDS.auth_validate, start = "start_auth_session_validate",
+    id = "auth_session_id", schema = "AuthSessionValidateRequest", optional = true, started = "operationId" },
+  update_auth_session = { kind = KINDS.auth_update, start = "start_auth_session_update",
+    id = "auth_session_id", schema = "AuthSessionUpdateRequest", started = "operationId" },
+}
 
--- client:run(project, request [, opts]) -> the final result | nil, err
--- Starts a Run API run (request: the RunStart body), then waits for it.
-function M.run(self, project, request, opts)
-  state.check(self, "run")
-  local o = wait.options(opts, "run")
-  check.segment(project, "project", 1)
-  -- The body is checked (and misuse raised) by start_run, blamed here:
-  -- check it first so the caller's line is the one named.
-  body.check(request, "RunStartRequest", "request", 1)
-  return start_then_wait(self, o, KINDS.run, function()
-    return self:start_run(project, request, wait.start_call(self, o))
-  end, function(res) return { project, res.runId } end)
-end
-
--- client:create_auth_session(project, body [, opts]) -> the final operation result
-function M.create_auth_session(self, project, request, opts)
-  state.check(self, "create_auth_session")
-  local o = wait.options(opts, "create_auth_session")
-  check.segment(project, "project", 1)
-  body.check(request, "AuthSessionCreateRequest", "body", 1)
-  return start_then_wait(self, o, KINDS.auth_create, function()
-    return self:start_auth_session_create(project, request, wait.start_call(self, o))
-  end, function(res) return { project, res.operationId } end)
-end
-
--- client:validate_auth_session(project, id [, body, opts]) -> the final operation result
-function M.validate_auth_session(self, project, id, request, opts)
-  state.check(self, "validate_auth_session")
-  local o = wait.options(opts, "validate_auth_session")
-  check.segment(project, "project", 1)
-  check.segment(id, "auth_session_id", 1)
-  if request ~= nil then
-    body.check(request, "AuthSessionValidateRequest", "body", 1)
+-- client:run_job(project, job_id [, opts]), client:run(project, request [, opts]),
+-- client:create_auth_session(project, body [, opts]),
+-- client:validate_auth_session(project, id [, body, opts]),
+-- client:update_auth_session(project, id, body [, opts])
+--   -> the final result, nil, info | nil, err
+-- Misuse (ids, the body, the options) raises before anything is sent.
+local function helper(name, h)
+  return function(self, project, a, b, c)
+    state.check(self, name)
+    local id, request, opts = nil, a, b
+    if h.id then
+      id, request, opts = a, b, c
+    end
+    if not h.schema then
+      request, opts = nil, request
+    end
+    local o = wait.options(opts, name)
+    check.segment(project, "project", 1)
+    if h.id then
+      check.segment(id, h.id, 1)
+    end
+    if h.schema and (request ~= nil or not h.optional) then
+      body.check(request, h.schema, h.root or "body", 1)
+    end
+    local function start()
+      local call = wait.start_call(self, o)
+      if h.id and h.schema then
+        return self[h.start](self, project, id, request, call)
+      elseif h.id then
+        return self[h.start](self, project, id, call)
+      end
+      return self[h.start](self, project, request, call)
+    end
+    return start_then_wait(self, o, h.kind, start, function(res)
+      if h.id then
+        return { project, id, res[h.started] }
+      end
+      return { project, res[h.started] }
+    end)
   end
-  return start_then_wait(self, o, KINDS.auth_validate, function()
-    return self:start_auth_session_validate(project, id, request, wait.start_call(self, o))
-  end, function(res) return { project, id, res.operationId } end)
 end
 
--- client:update_auth_session(project, id, body [, opts]) -> the final operation result
-function M.update_auth_session(self, project, id, request, opts)
-  state.check(self, "update_auth_session")
-  local o = wait.options(opts, "update_auth_session")
-  check.segment(project, "project", 1)
-  check.segment(id, "auth_session_id", 1)
-  body.check(request, "AuthSessionUpdateRequest", "body", 1)
-  return start_then_wait(self, o, KINDS.auth_update, function()
-    return self:start_auth_session_update(project, id, request, wait.start_call(self, o))
-  end, function(res) return { project, id, res.operationId } end)
+for name, h in pairs(HELPERS) do
+  M[name] = helper(name, h)
 end
 
 return M

@@ -6,7 +6,7 @@ local locale_child = require("support.locale_child")
 
 local encode, array, null = json.encode, json.array, json.null
 local HAS_INTEGERS = math.type ~= nil
-local LUA = require("intuned.compat").LUA
+local LUA = require("support.compat").LUA
 
 -- The message that encode raised for v (root "body"), without the position.
 local function misuse(v, root, level)

@@ -6,7 +6,10 @@
 #
 # nginx is stopped (TERM, then KILL) as soon as one of these happens:
 #   - OWNER_PID is gone (or a zombie): the Lua process ended in any way;
-#   - PREFIX/stop exists: the helper asked for a stop.
+#   - PREFIX/stop exists: the helper asked for a stop;
+#   - this script gets SIGHUP, SIGINT or SIGTERM (a closed terminal or a
+#     `timeout` signals the whole process group: nginx alone would reload
+#     on SIGHUP and keep running).
 # Then PREFIX is removed; the helper waits for that to know the stop is over.
 # If nginx exits on its own (e.g. a port was taken) PREFIX is kept until then,
 # so the helper can still read the error log.
@@ -40,7 +43,10 @@ owner_alive() {
     echo $? >"$prefix/nginx.exit"
 ) &
 
-while [ ! -e "$prefix/stop" ] && owner_alive; do
+signalled=
+trap 'signalled=1' HUP INT TERM
+
+while [ -z "$signalled" ] && [ ! -e "$prefix/stop" ] && owner_alive; do
     sleep 0.1
 done
 

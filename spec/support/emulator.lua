@@ -13,17 +13,9 @@
 --   srv:faults(), srv:clear_faults()
 --   srv:requests{ operation = "triggerJob" } -- entries carry body and json
 --
--- Works on Lua 5.1 to 5.4 and LuaJIT; uses LuaSocket when present (sleeps,
--- readiness probe) and falls back to the shell and curl otherwise.
---
--- nginx always runs under spec/server/watchdog.sh, which stops it and removes
--- the prefix folder once this Lua process is gone, however it ended; stop()
--- and a finalizer at interpreter exit just make that happen sooner.
-
-local has_socket, socket = pcall(require, "socket")
-if not has_socket then
-  socket = nil
-end
+-- Works on Lua 5.1 to 5.4 and LuaJIT. nginx is started by support.launcher
+-- (prefix, ports, certificates, watchdog, readiness), so it is stopped and
+-- its prefix removed once this Lua process is gone, however it ended.
 
 local has_cjson, cjson = pcall(require, "cjson")
 local json_decode, json_encode
@@ -41,178 +33,16 @@ M.DEFAULT_API_KEY = "test-key"
 M.DEFAULT_PROJECT = "my-project"
 M.DEFAULT_JOB = "my-sample-job"
 
-local START_TIMEOUT = 5     -- seconds until a start is declared failed
-local STOP_TIMEOUT = 5      -- seconds to wait for the watchdog to clean up
-local START_ATTEMPTS = 6    -- fresh ports tried when a port is taken
-local POLL = 0.02           -- seconds between readiness / stop checks
-
----------------------------------------------------------------------------
--- Portable process and file helpers
----------------------------------------------------------------------------
-
+local launcher = require("support.launcher")
 local files = require("support.files")
+local http = require("support.http")
 
-local shell_quote = files.quote
+local read_file, write_file = files.read, files.write
 
--- None of the programs started here is under test (files.execute).
-local execute, capture = files.execute, files.capture
+local PID = launcher.PID
 
-local read_file, write_file, exists = files.read, files.write, files.exists
-
--- Set while the interpreter is closing: C libraries may be unloaded then,
--- so only the base library is used.
-local closing = false
-
-local function sleep(seconds)
-  if socket and not closing then
-    socket.sleep(seconds)
-  else
-    execute("sleep " .. seconds)
-  end
-end
-
-local function clock()
-  if socket and not closing then
-    return socket.gettime()
-  end
-  return os.time()
-end
-
--- The pid of this Lua process: /proc/self is the reader itself; $PPID of a
--- shell that io.popen starts is this process too (the fallback).
-local function own_pid()
-  return files.own_pid() or capture("echo $PPID"):match("%d+")
-end
-
-local PID = own_pid()
-
-local function tail(text, lines)
-  local all = {}
-  for line in (text or ""):gmatch("[^\n]+") do
-    all[#all + 1] = line
-  end
-  local first = math.max(1, #all - lines + 1)
-  return table.concat(all, "\n", first)
-end
-
----------------------------------------------------------------------------
--- Locations
----------------------------------------------------------------------------
-
-local function absolute(path)
-  if path:sub(1, 1) == "/" then
-    return path
-  end
-  local cwd = capture("pwd"):gsub("%s+$", "")
-  return cwd .. "/" .. path
-end
-
--- spec/server, found from where this file was loaded.
 local function server_dir()
-  local source = debug.getinfo(1, "S").source:gsub("^@", "")
-  local dir = source:match("^(.*)/[^/]*$") or "."
-  return absolute(dir .. "/../server")
-end
-
-local function find_nginx(wanted)
-  if wanted then
-    return wanted
-  end
-  local env = os.getenv("EMULATOR_NGINX")
-  if env and env ~= "" then
-    return env
-  end
-  if exists("/usr/sbin/nginx") then
-    return "/usr/sbin/nginx"
-  end
-  return "nginx"
-end
-
----------------------------------------------------------------------------
--- Ports
----------------------------------------------------------------------------
-
--- Own Park-Miller generator: seeding math.random here would change the
--- random sequence of the specs (busted --shuffle and the like).
-local seed = (os.time() * 7919 + tonumber(PID or 1) * 104729) % 2147483647
-if seed == 0 then
-  seed = 1
-end
-
-local function random_below(n)
-  seed = seed * 16807 % 2147483647
-  return seed % n
-end
-
-local function port_free(port)
-  if not socket then
-    return true
-  end
-  local probe = socket.tcp()
-  local ok = probe:bind("127.0.0.1", port)
-  probe:close()
-  return ok ~= nil
-end
-
-local function pick_ports(count)
-  local ports, taken = {}, {}
-  while #ports < count do
-    local port = 20000 + random_below(40001)
-    if not taken[port] and port_free(port) then
-      taken[port] = true
-      ports[#ports + 1] = port
-    end
-  end
-  return ports
-end
-
----------------------------------------------------------------------------
--- Prefix contents
----------------------------------------------------------------------------
-
-local function make_prefix()
-  local prefix = capture("mktemp -d 2>/dev/null || mktemp -d -t intuned-emulator"):gsub("%s+$", "")
-  assert(prefix ~= "" and exists(prefix), "emulator: mktemp -d failed")
-  -- nginx workers (nobody when not told otherwise) must reach the files.
-  assert(execute("chmod 755 " .. shell_quote(prefix)
-    .. " && mkdir -p " .. shell_quote(prefix .. "/tmp") .. " " .. shell_quote(prefix .. "/tls")),
-    "emulator: cannot prepare " .. prefix)
-  write_file(prefix .. "/requests.log", "")
-  return prefix
-end
-
--- A throwaway CA, a certificate for localhost / 127.0.0.1 and one for
--- wrong.example, all signed by that CA. EC keys: much faster than RSA.
-local CERT_SCRIPT = [[
-set -e
-cd "$1"
-key='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
-openssl req -x509 $key -keyout ca.key -out ca.crt -days 2 \
-  -subj '/CN=intuned-lua emulator CA' \
-  -addext 'basicConstraints=critical,CA:TRUE' \
-  -addext 'keyUsage=critical,keyCertSign,cRLSign'
-leaf() {
-  openssl req $key -keyout "$1.key" -out "$1.csr" -subj "/CN=$2"
-  printf '%s\n' 'basicConstraints=CA:FALSE' \
-    'keyUsage=critical,digitalSignature,keyEncipherment' \
-    'extendedKeyUsage=serverAuth' "subjectAltName=$3" \
-    'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid' >"$1.ext"
-  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
-    -out "$1.crt" -days 2 -extfile "$1.ext"
-}
-leaf server localhost 'DNS:localhost,IP:127.0.0.1'
-leaf wrong wrong.example 'DNS:wrong.example'
-]]
-
-local function make_certs(prefix)
-  local dir = prefix .. "/tls"
-  write_file(dir .. "/make-certs.sh", CERT_SCRIPT)
-  local ok = execute("sh " .. shell_quote(dir .. "/make-certs.sh") .. " " .. shell_quote(dir)
-    .. " >" .. shell_quote(dir .. "/openssl.log") .. " 2>&1")
-  if not ok then
-    error("emulator: certificate generation failed:\n"
-      .. tail(read_file(dir .. "/openssl.log"), 20))
-  end
+  return launcher.root() .. "/spec/server"
 end
 
 local function lua_config(settings)
@@ -228,97 +58,6 @@ local function lua_config(settings)
   lines[#lines + 1] = "}"
   return table.concat(lines, "\n") .. "\n"
 end
-
-local function render(template, values, tls)
-  -- The template's header documents the placeholders; substituted it would
-  -- only confuse a reader of the rendered file.
-  local body_start = 1
-  while template:sub(body_start, body_start) == "#" do
-    body_start = (template:find("\n", body_start, true) or #template) + 1
-  end
-  template = "# Rendered from spec/server/nginx.conf.in\n" .. template:sub(body_start)
-  if not tls then
-    template = template:gsub("\n[ \t]*# TLS_BEGIN.-# TLS_END[^\n]*", "")
-  end
-  return (template:gsub("@([%u_]+)@", function(name)
-    local value = values[name]
-    assert(value ~= nil, "emulator: no value for @" .. name .. "@")
-    return tostring(value)
-  end))
-end
-
----------------------------------------------------------------------------
--- Readiness
----------------------------------------------------------------------------
-
-local http = require("support.http")
-
--- The ping answers with the prefix: proof that this very nginx is up, not
--- some other process that happens to hold the port.
-local function answers(port, prefix)
-  local reply = http.request("GET", "http://127.0.0.1:" .. port .. "/__emulator/ping", { timeout = 1 })
-  return reply ~= nil and reply.body:find(prefix, 1, true) ~= nil
-end
-
--- "ready", "busy" (a port was taken: retry elsewhere) or "failed".
-local function wait_ready(prefix, port)
-  local deadline = clock() + START_TIMEOUT
-  while true do
-    if answers(port, prefix) then
-      return "ready"
-    end
-    local log = read_file(prefix .. "/error.log") or ""
-    if log:find("Address already in use", 1, true) then
-      return "busy"
-    end
-    if exists(prefix .. "/nginx.exit") or clock() > deadline then
-      return "failed"
-    end
-    sleep(POLL)
-  end
-end
-
-local function start_failure(prefix)
-  return "emulator: nginx exited or did not answer within " .. START_TIMEOUT .. " s; prefix " .. prefix
-    .. "\n--- error.log (tail) ---\n" .. tail(read_file(prefix .. "/error.log"), 20)
-    .. "\n--- nginx output (tail) ---\n" .. tail(read_file(prefix .. "/nginx.out"), 20)
-end
-
----------------------------------------------------------------------------
--- Stopping
----------------------------------------------------------------------------
-
-local watchdog = require("support.watchdog")
-local SYS = { sleep = sleep, clock = clock }
-
-local function stop_prefix(prefix)
-  watchdog.stop(prefix, STOP_TIMEOUT, POLL, SYS)
-end
-
--- Servers started by this process and not stopped yet.
-local live = {}
-
-local function stop_all()
-  for server in pairs(live) do
-    server:stop()
-  end
-end
-
--- Finalizer run when the interpreter closes its state (normal end, or
--- os.exit(code, true) as busted does). The watchdog covers every other end.
-local function make_sentinel(fn)
-  if newproxy then -- Lua 5.1 / LuaJIT: tables have no __gc
-    local proxy = newproxy(true)
-    getmetatable(proxy).__gc = fn
-    return proxy
-  end
-  return setmetatable({}, { __gc = fn })
-end
-
-M._sentinel = make_sentinel(function()
-  closing = true
-  stop_all()
-end)
 
 ---------------------------------------------------------------------------
 -- Server objects
@@ -439,18 +178,18 @@ end
 
 --- Stops nginx and removes the prefix; safe to call more than once.
 function Server:stop()
-  if self.stopped then
-    return
+  if not self.stopped then
+    self.stopped = true
+    self.nginx:stop()
   end
-  self.stopped = true
-  live[self] = nil
-  stop_prefix(self.prefix)
 end
 
 Server.__close = Server.stop -- `local srv <close> = emulator.start()` on 5.4
 
-local function new_server(prefix, ports, settings)
+local function new_server(nginx, settings)
+  local prefix, ports = nginx.prefix, nginx.ports
   local server = setmetatable({
+    nginx = nginx,
     prefix = prefix,
     port = ports[1],
     redirect_port = ports[2],
@@ -458,7 +197,7 @@ local function new_server(prefix, ports, settings)
     workspace_id = M.WORKSPACE_ID,
     base_url = "http://127.0.0.1:" .. ports[1] .. "/api/v1/workspace",
     redirect_url = "http://127.0.0.1:" .. ports[2],
-    pid = tonumber((read_file(prefix .. "/nginx.child.pid") or ""):match("%d+")),
+    pid = tonumber(nginx:pid()),
     stopped = false,
   }, Server)
   if settings.tls then
@@ -481,8 +220,9 @@ end
 -- Writes certificates (if asked), emulator_config.lua and nginx.conf.
 local function prepare(prefix, ports, settings)
   local dir = settings.server_dir
+  write_file(prefix .. "/requests.log", "")
   if settings.tls then
-    make_certs(prefix)
+    launcher.certificates(prefix .. "/tls")
   end
   write_file(prefix .. "/emulator_config.lua", lua_config({
     api_key = settings.api_key,
@@ -491,40 +231,21 @@ local function prepare(prefix, ports, settings)
     tls_port = ports[3],
     wrong_tls_port = ports[4],
   }))
-  write_file(prefix .. "/nginx.conf", render(assert(read_file(dir .. "/nginx.conf.in")), {
+  local template = assert(read_file(dir .. "/nginx.conf.in"))
+  if not settings.tls then
+    template = template:gsub("\n[ \t]*# TLS_BEGIN.-# TLS_END[^\n]*", "")
+  end
+  write_file(prefix .. "/nginx.conf", launcher.render(template, {
     PREFIX = prefix,
     SERVER_DIR = dir,
     MODULES_DIR = settings.modules_dir,
-    USER_LINE = settings.user_line,
+    USER_LINE = launcher.user_line(),
     PORT = ports[1],
     REDIRECT_PORT = ports[2],
     TLS_PORT = ports[3] or 0,
     WRONG_TLS_PORT = ports[4] or 0,
     MUX_PORT = ports[5] or 0,
-  }, settings.tls))
-end
-
--- Prepares a prefix, launches nginx under the watchdog and waits for it.
--- Returns the server, or nil and "busy" / an error message.
-local function attempt(settings)
-  local prefix = make_prefix()
-  local ports = pick_ports(settings.tls and 5 or 2)
-  local ok, err = pcall(prepare, prefix, ports, settings)
-  if not ok then
-    -- No watchdog yet: nobody else would remove the prefix.
-    execute("rm -rf " .. shell_quote(prefix))
-    error(err, 0)
-  end
-  execute("env -u LD_PRELOAD sh " .. shell_quote(settings.server_dir .. "/watchdog.sh") .. " " .. settings.owner_pid
-    .. " " .. shell_quote(prefix) .. " " .. shell_quote(settings.nginx)
-    .. " </dev/null >/dev/null 2>&1 &")
-  local state = wait_ready(prefix, ports[1])
-  if state == "ready" then
-    return new_server(prefix, ports, settings)
-  end
-  local message = start_failure(prefix)
-  stop_prefix(prefix)
-  return nil, state == "busy" and "busy" or message
+  }, "spec/server/nginx.conf.in"))
 end
 
 --- Starts a private emulator. opts:
@@ -535,35 +256,18 @@ end
 --   modules_dir  folder of ndk_http_module.so and ngx_http_lua_module.so
 function M.start(opts)
   opts = opts or {}
-  local owner = PID
-  assert(owner, "emulator: cannot find the pid of this process")
   local settings = {
     tls = opts.tls and true or false,
     api_key = opts.api_key or M.DEFAULT_API_KEY,
-    nginx = find_nginx(opts.nginx),
     modules_dir = opts.modules_dir or "/usr/share/nginx/modules",
     server_dir = server_dir(),
-    owner_pid = owner,
-    -- As root nginx would run its workers as nobody; keep them root so they
-    -- can write the request log in the prefix.
-    user_line = capture("id -u"):match("^0%s*$") and "user root;" or "",
   }
-  local last
-  for _ = 1, START_ATTEMPTS do
-    local server, err = attempt(settings)
-    if server then
-      live[server] = true
-      return server
-    end
-    last = err
-    if err ~= "busy" then
-      break
-    end
-  end
-  if last == "busy" then
-    last = "emulator: no free port found after " .. START_ATTEMPTS .. " attempts"
-  end
-  error(last, 2)
+  local nginx = launcher.start {
+    name = "emulator", nginx = opts.nginx, probe = "/__emulator/ping",
+    ports = settings.tls and 5 or 2, dirs = { "tmp", "tls" },
+    prepare = function(prefix, ports) prepare(prefix, ports, settings) end,
+  }
+  return new_server(nginx, settings)
 end
 
 local shared
@@ -583,7 +287,7 @@ local nonce_counter = 0
 function M.nonce()
   nonce_counter = nonce_counter + 1
   return string.format("%s-%d-%d-%d", PID or "0", os.time(), nonce_counter,
-    random_below(1000000))
+    launcher.random_below(1000000))
 end
 
 return M

@@ -16,7 +16,6 @@
 --             function(sleeps) -> true | false, why
 --   check     optional function(res, err, meta) for more
 local intuned = require("intuned")
-local emulator = require("support.emulator")
 
 local M = {}
 
@@ -140,36 +139,25 @@ M.rows = {
     opts = { timeout = 3 }, ok = true, attempts = 1 },
 }
 
--- A fake clock that only moves when the client sleeps.
-local function fake_time()
-  local t = { now = 1000, sleeps = {} }
-  function t.clock() return t.now end
-  function t.sleep(s)
-    t.sleeps[#t.sleeps + 1] = s
-    t.now = t.now + s
-  end
-  return t
-end
+local fake_time = require("support.fake_time")
 
 local counter = 0
 
---- Runs one row against `server` (default: the shared emulator).
--- Returns res, err, meta, time, run_id, client (closed).
-function M.run(row, server)
-  server = server or emulator.shared()
+-- Part of every run id this process makes: a caller that runs the matrix
+-- more than once at a time (nginx, per transport) makes each run distinct.
+M.tag = ""
+
+--- Runs one row against `server` (default: the shared emulator; any table
+-- with base_url, api_key and workspace_id will do, e.g. inside nginx).
+-- `extra`: more client options (a transport). Returns res, err, meta, time,
+-- run_id, client (closed).
+function M.run(row, server, extra)
+  server = server or require("support.emulator").shared()
   local time = fake_time()
-  local o = {
-    base_url = row.refused and "http://127.0.0.1:1/api/v1/workspace" or server.base_url,
-    api_key = server.api_key,
-    workspace_id = server.workspace_id,
-    clock = time.clock,
-    sleep = time.sleep,
-    random = function() return 0.5 end,
-    timeout = 5,
-  }
-  for k, v in pairs(row.opts or {}) do o[k] = v end
+  local o = time.client_options(server, extra, row.opts,
+    row.refused and { base_url = "http://127.0.0.1:1/api/v1/workspace" })
   counter = counter + 1
-  local run_id = ("%s.m%d-%d"):format(row.scenario or "ok", os.time(), counter)
+  local run_id = ("%s.m%s%d-%d"):format(row.scenario or "ok", M.tag, os.time(), counter)
   local client = intuned.new(o)
   local res, err, meta = client:get_job_run(P, J, run_id)
   client:close()

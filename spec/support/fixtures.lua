@@ -29,21 +29,8 @@ function M.server()
   return emulator.shared()
 end
 
--- A fake clock that only moves when the client sleeps.
-function M.fake_time()
-  local t = { now = 1000, sleeps = {} }
-  function t.clock() return t.now end
-  function t.sleep(s)
-    t.sleeps[#t.sleeps + 1] = s
-    t.now = t.now + s
-  end
-  function t.total()
-    local sum = 0
-    for _, s in ipairs(t.sleeps) do sum = sum + s end
-    return sum
-  end
-  return t
-end
+-- A fake clock that only moves when the client sleeps (support.fake_time).
+M.fake_time = require("support.fake_time")
 
 -- Polls check() until it returns true, for at most `seconds` (default 3)
 -- of real time; returns whether it did. A bounded readiness check, never a
@@ -75,19 +62,8 @@ end
 -- intuned.new with the emulator's settings; `opts` overrides them.
 -- Returns the client and its fake time.
 function M.client(opts)
-  local srv = M.server()
   local time = M.fake_time()
-  local o = {
-    base_url = srv.base_url,
-    api_key = srv.api_key,
-    workspace_id = srv.workspace_id,
-    clock = time.clock,
-    sleep = time.sleep,
-    random = function() return 0.5 end,
-    timeout = 5,
-  }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return intuned.new(o), time
+  return intuned.new(time.client_options(M.server(), opts)), time
 end
 
 return M

@@ -23,7 +23,15 @@ function M.stop(prefix, timeout, poll, sys)
     if pid and not files.exists(prefix .. "/nginx.exit") then
       files.execute("kill -KILL " .. pid .. " $(pgrep -P " .. pid .. ") 2>/dev/null")
     end
-    files.execute("rm -rf " .. files.quote(prefix))
+    -- The killed child's shell writes nginx.exit as it goes, which can race
+    -- one removal: try again until the prefix is gone (bounded).
+    for _ = 1, 50 do
+      files.execute("rm -rf " .. files.quote(prefix) .. " 2>/dev/null")
+      if not files.exists(prefix) then
+        break
+      end
+      sys.sleep(poll)
+    end
   end
 end
 

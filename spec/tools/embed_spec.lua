@@ -3,7 +3,7 @@
 -- the interpreter the suite runs on (build/<lua>/embed) and run against the
 -- emulator.
 local fx = require("support.fixtures")
-local compat = require("intuned.compat")
+local compat = require("support.compat")
 
 local lua = os.getenv("LUA") or "lua5.4"
 local build = os.getenv("BUILD") or ("build/" .. lua)

@@ -1,5 +1,5 @@
 local fx = require("support.fixtures")
-local compat = require("intuned.compat")
+local compat = require("support.compat")
 
 local function run_example(script, args, env)
   local srv = fx.server()

@@ -8,7 +8,7 @@
 --   Lua 5.1, 5.2,    one number type, a double: every JSON number is a float.
 --   LuaJIT           Integers up to 2^53 are exact and print without ".0";
 --                    beyond that they are rounded to the nearest double.
-local compat = require("intuned.compat")
+local compat = require("support.compat")
 local core = require("intuned.core")
 local fx = require("support.fixtures")
 

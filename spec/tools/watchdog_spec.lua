@@ -63,6 +63,16 @@ describe("nginx watchdog", function()
     assert.is_true(within(2, function() return not alive(child) end))
   end)
 
+  for _, signal in ipairs({ "HUP", "TERM" }) do
+    it("stops the child and removes the prefix on SIG" .. signal .. " (a closed terminal, a timeout)", function()
+      local prefix, watchdog_pid, child = start()
+      assert(execute("kill -" .. signal .. " " .. watchdog_pid))
+      assert.is_true(within(5, function() return not files.exists(prefix) end), "the prefix is still there")
+      assert.is_false(alive(child))
+      assert.is_true(within(2, function() return not alive(watchdog_pid) end))
+    end)
+  end
+
   it("does nothing for a prefix that is already gone", function()
     local calls = 0
     local function count() calls = calls + 1 end

@@ -120,7 +120,9 @@ describe("deadline in real time", function()
     local _, err = client:get_job_run(P, J, id)
     local took = core.now() - started
     client:close()
-    assert.are.equal(503, err.status)
+    -- The last real error: a 503, or, when the deadline cut the last
+    -- attempt short (a slow machine), that attempt's timeout.
+    assert.is_true(err.status == 503 or err.kind == "timeout", tostring(err))
     assert.is_true(err.deadline_reached)
     assert.truthy(err.attempts >= 3 and err.attempts < 50, tostring(err))
     assert.truthy(took < 0.6 + 0.5, ("took %.3f s"):format(took))
