@@ -275,6 +275,18 @@ static void close_container(machine *m)
     m->count = m->levels[m->depth].count;
 }
 
+/* The value on top joins the innermost container: .., array, value ->
+ * .., array; .., object, key, value -> .., object. */
+static void add_member(lua_State *L, machine *m)
+{
+    if (m->ctx == CTX_ARRAY) {
+        lua_rawseti(L, -2, ++m->count);
+    } else {
+        lua_rawset(L, -3);
+        m->count++;
+    }
+}
+
 /* ---- the machine ---------------------------------------------------------- */
 
 /* Everything before the first value: the slots, the stages, the checks of
@@ -356,30 +368,18 @@ stored: /* a complete value is on top; it joins its container */
     if (m.ctx == CTX_TOP)
         goto done;
     p = skip_ws(p, end);
-    if (m.ctx == CTX_ARRAY) {
-        lua_rawseti(L, -2, ++m.count);  /* .., array, value -> .., array */
-        if (p < end && *p == ',') {
-            p = skip_ws(p + 1, end);
-            goto value;
-        }
-        if (p < end && *p == ']') {
-            p++;
-            goto closed;
-        }
-        fail_at(&d, p, "',' or ']'");
-        goto failed;
-    }
-    lua_rawset(L, -3);          /* .., object, key, value -> .., object */
-    m.count++;
+    add_member(L, &m);
     if (p < end && *p == ',') {
         p = skip_ws(p + 1, end);
+        if (m.ctx == CTX_ARRAY)
+            goto value;
         goto key;
     }
-    if (p < end && *p == '}') {
+    if (p < end && *p == (m.ctx == CTX_ARRAY ? ']' : '}')) {
         p++;
         goto closed;
     }
-    fail_at(&d, p, "',' or '}'");
+    fail_at(&d, p, m.ctx == CTX_ARRAY ? "',' or ']'" : "',' or '}'");
     goto failed;
 
 key:    /* p is where a member's key should start, after whitespace */
