@@ -29,11 +29,6 @@
 
 #include "json.h"
 
-/* The stages call each other directly, not through the module's PLT. */
-#if defined(__GNUC__) && !defined(INTUNED_NO_HIDDEN)
-#pragma GCC visibility push(hidden)
-#endif
-
 struct json_cache_slot;         /* json_string.c */
 
 typedef struct {
@@ -134,9 +129,5 @@ void json_size_close(json_sizer *z, lua_Integer n);
 
 /* The decode ended; ok says whether it succeeded. */
 void json_size_end(json_sizer *z, int ok);
-
-#if defined(__GNUC__) && !defined(INTUNED_NO_HIDDEN)
-#pragma GCC visibility pop
-#endif
 
 #endif /* INTUNED_JSON_INTERNAL_H */
