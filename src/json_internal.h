@@ -29,6 +29,12 @@
 
 #include "json.h"
 
+/* The stages' functions are the module's own: kept out of its exported
+ * symbols, so that their short json_* names never meet a host's. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(hidden)
+#endif
+
 struct json_cache_slot;         /* json_string.c */
 
 typedef struct {
@@ -129,5 +135,9 @@ void json_size_close(json_sizer *z, lua_Integer n);
 
 /* The decode ended; ok says whether it succeeded. */
 void json_size_end(json_sizer *z, int ok);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #endif /* INTUNED_JSON_INTERNAL_H */
