@@ -102,9 +102,7 @@ RAW_CURL := $(BUILD)/raw_curl
 NOGUARD_BUILD := build/noguard/$(notdir $(LUA))
 # The decoder without each of its speed tricks, one build per flag
 # (-DINTUNED_NO_<trick> into build/INTUNED_NO_<trick>/), to show what each earns.
-# SSE2+WORD_SCAN: without both, for the word scan that stands in for SSE2
-# where there is none.
-DECODER_TRICKS := STRING_CACHE SSE2 SSE2+WORD_SCAN SIZE_MEMORY SIZE_SCAN KEY_HINTS SIBLING_HINTS
+DECODER_TRICKS := STRING_CACHE SSE2 SIZE_MEMORY SIZE_SCAN KEY_HINTS SIBLING_HINTS
 TRICK_BUILDS := $(foreach t,$(DECODER_TRICKS),$(t)=build/INTUNED_NO_$(t)/$(notdir $(LUA)))
 BENCH_TARGETS := bench-sequential bench-concurrent bench-runs
 
@@ -132,7 +130,7 @@ bench-sequential: bench-deps
 	@$(MAKE) --no-print-directory all BUILD=$(NOGUARD_BUILD) CFLAGS="$(CFLAGS) -DINTUNED_NO_STRAY_GUARD"
 	@for t in $(DECODER_TRICKS); do \
 	  $(MAKE) --no-print-directory all BUILD=build/INTUNED_NO_$$t/$(notdir $(LUA)) \
-	    CFLAGS="$(CFLAGS) -DINTUNED_NO_$$(echo $$t | sed 's/+/ -DINTUNED_NO_/g')" || exit 1; \
+	    CFLAGS="$(CFLAGS) -DINTUNED_NO_$$t" || exit 1; \
 	done
 	@LUA=$(LUA) BUILD=$(BUILD) NOGUARD_BUILD=$(NOGUARD_BUILD) RAW_CURL=$(RAW_CURL) \
 	  TRICK_BUILDS="$(TRICK_BUILDS)" \

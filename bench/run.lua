@@ -261,14 +261,13 @@ local ok, err = pcall(function()
   local TRICKS = {
     STRING_CACHE = "the string cache",
     SSE2 = "the SSE2 string scan",
-    ["SSE2+WORD_SCAN"] = "the SSE2 scan and the word scan (its stand-in elsewhere)",
     SIZE_MEMORY = "the session's size memory",
     SIZE_SCAN = "the size pre-scan",
     KEY_HINTS = "sizes by member key",
     SIBLING_HINTS = "sizes by sibling",
   }
   local tricks = {}
-  for flag, build in TRICK_BUILDS:gmatch("(%u[%u_+]*)=(%S+)") do
+  for flag, build in TRICK_BUILDS:gmatch("(%u[%u_]*)=(%S+)") do
     tricks[#tricks + 1] = { flag = flag, build = build, name = TRICKS[flag] or flag }
   end
   if #tricks > 0 then

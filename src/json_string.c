@@ -49,21 +49,6 @@ static const unsigned char str_class[256] = {
     4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,4,
 };
 
-#if !SIMD_STRINGS && !defined(INTUNED_NO_WORD_SCAN)
-#define WORD_SCAN 1
-/* Any byte that is '"', '\\', < 0x20 or >= 0x80 in an 8-byte word. */
-static int has_special(uint64_t x)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-
-    return ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q)
-             | ((b - ones) & ~b)) & highs) != 0;
-}
-#else
-#define WORD_SCAN 0
-#endif
-
 /* The first byte at or after p that is not SC_PLAIN, or end. */
 static inline const unsigned char *skip_plain(const unsigned char *p,
                                               const unsigned char *end)
@@ -83,16 +68,6 @@ static inline const unsigned char *skip_plain(const unsigned char *p,
         if (bits != 0)
             return p + __builtin_ctz(bits);
         p += 16;
-    }
-#elif WORD_SCAN
-    /* Long runs go 8 bytes per step; keys and short values, the most
-     * common strings in API responses, take the loop below. */
-    while (end - p >= 16) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        if (has_special(x))
-            break;
-        p += 8;
     }
 #endif
     while (p < end && str_class[*p] == SC_PLAIN)
