@@ -267,7 +267,7 @@ local ok, err = pcall(function()
     SIBLING_HINTS = "sizes by sibling",
   }
   local tricks = {}
-  for flag, build in TRICK_BUILDS:gmatch("(%u[%u_]*)=(%S+)") do
+  for flag, build in TRICK_BUILDS:gmatch("(%u[%w_]*)=(%S+)") do
     tricks[#tricks + 1] = { flag = flag, build = build, name = TRICKS[flag] or flag }
   end
   if #tricks > 0 then
