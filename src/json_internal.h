@@ -71,6 +71,14 @@ typedef struct {
 
 #define JSON_IS_DIGIT(c) ((unsigned char)((c) - '0') < 10)
 
+/* For the rare paths of a stage: out of line, so that the common path
+ * saves and restores no more registers than it needs itself. */
+#if defined(__GNUC__) && !defined(INTUNED_NO_OUTLINE)
+#define NO_INLINE __attribute__((noinline))
+#else
+#define NO_INLINE
+#endif
+
 /* json.c */
 
 /* Fills in d->err; returns NULL. */

@@ -11,10 +11,11 @@
  * lua_Integer, so "-0" is integer 0 there, while "-0.0" keeps its sign.
  * Without integer support (5.1, 5.2, LuaJIT) every number is a double, and
  * "-0" is -0.0 as strtod gives. Every double is the correctly rounded value
- * of the literal: strtod's, or for an integer literal of up to 19 digits
- * the conversion of its value. Out-of-range magnitudes follow strtod: 1e400
- * becomes inf, 1e-400 becomes 0.
+ * of the literal: from the digits directly when that is exact, else from
+ * strtod. Out-of-range magnitudes follow strtod: 1e400 becomes inf, 1e-400
+ * becomes 0.
  */
+#include <float.h>
 #include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,10 +27,27 @@
 #include "json_internal.h"
 
 /*
+ * Where C's doubles are IEEE doubles evaluated in their own precision, a
+ * literal of at most 2^53 significant value and a power of ten up to 22 is
+ * one multiply or divide, correctly rounded; strtod (which must also copy
+ * the text, below) is many times slower, and API answers are full of such
+ * numbers.
+ */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0 && !defined(INTUNED_NO_FAST_FLOATS)
+#define FAST_FLOATS 1
+static const double pow10_exact[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+#else
+#define FAST_FLOATS 0
+#endif
+
+/*
  * strtod honours LC_NUMERIC, which Lua code can change with os.setlocale, so
  * the validated text is copied with '.' replaced by the locale's separator.
  */
-static lua_Number to_double(json_decoder *d, const char *s, size_t n)
+static lua_Number slow_number(json_decoder *d, const char *s, size_t n)
 {
     char small[64], *b, *o;
     const char *dp = localeconv()->decimal_point;
@@ -54,22 +72,22 @@ static lua_Number to_double(json_decoder *d, const char *s, size_t n)
 
 /* What the grammar check learnt of a literal, for the conversion. */
 typedef struct {
-    uint64_t m;         /* the integer part's first 19 digits */
+    uint64_t m;         /* the first 19 significant digits */
+    long long e10;      /* the value is m * 10^e10 (while !many, !big_exp) */
     int neg, is_float;
-    int many;           /* the integer part has more than 19 digits */
+    int many;           /* more than 19 significant digits */
+    int big_exp;        /* an exponent too large to keep */
     const char *bad;    /* where the grammar broke, and why */
     const char *why;
 } literal;
 
 /* Digits of the integer part at p; p is at a digit, not at '0'. */
-static const char *int_digits(literal *n, const char *p, const char *end)
+static const char *int_digits(literal *n, const char *p, const char *end, int *sig)
 {
-    int sig = 0;
-
     do {
-        if (sig < 19) {
+        if (*sig < 19) {
             n->m = n->m * 10 + (uint64_t)(*p - '0');
-            sig++;
+            (*sig)++;
         } else {
             n->many = 1;
         }
@@ -78,12 +96,37 @@ static const char *int_digits(literal *n, const char *p, const char *end)
     return p;
 }
 
-/* The digits at p (a digit) of a fraction or an exponent. */
-static const char *digits(const char *p, const char *end)
+/* Digits of the fraction at p (a digit). */
+static const char *frac_digits(literal *n, const char *p, const char *end, int *sig)
 {
-    do
+    do {
+        if (n->m == 0 && *p == '0') {
+            n->e10--;           /* leading zeros only shift the exponent */
+        } else if (*sig < 19) {
+            n->m = n->m * 10 + (uint64_t)(*p - '0');
+            (*sig)++;
+            n->e10--;
+        } else {
+            n->many = 1;
+        }
         p++;
-    while (p < end && JSON_IS_DIGIT(*p));
+    } while (p < end && JSON_IS_DIGIT(*p));
+    return p;
+}
+
+/* The exponent's digits at p (a digit); eneg: it had a '-'. */
+static const char *exp_digits(literal *n, const char *p, const char *end, int eneg)
+{
+    long long ex = 0;
+
+    do {
+        if (ex < 100000000)
+            ex = ex * 10 + (*p - '0');
+        else
+            n->big_exp = 1;
+        p++;
+    } while (p < end && JSON_IS_DIGIT(*p));
+    n->e10 += eneg ? -ex : ex;
     return p;
 }
 
@@ -100,6 +143,7 @@ static const char *broken(literal *n, const char *at, const char *why)
 static const char *scan_literal(const char *s, const char *end, literal *n)
 {
     const char *p = s;
+    int sig = 0;
 
     n->neg = *p == '-';
     p += n->neg;
@@ -108,7 +152,7 @@ static const char *scan_literal(const char *s, const char *end, literal *n)
         if (p < end && JSON_IS_DIGIT(*p))
             return broken(n, p, "leading zeros not allowed");
     } else if (p < end && JSON_IS_DIGIT(*p)) {
-        p = int_digits(n, p, end);
+        p = int_digits(n, p, end, &sig);
     } else {
         return broken(n, p, "invalid number");
     }
@@ -117,31 +161,45 @@ static const char *scan_literal(const char *s, const char *end, literal *n)
         p++;
         if (p >= end || !JSON_IS_DIGIT(*p))
             return broken(n, p, "invalid number");
-        p = digits(p, end);
+        p = frac_digits(n, p, end, &sig);
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = 0;
         n->is_float = 1;
         p++;
         if (p < end && (*p == '+' || *p == '-'))
-            p++;
+            eneg = (*p++ == '-');
         if (p >= end || !JSON_IS_DIGIT(*p))
             return broken(n, p, "invalid number");
-        p = digits(p, end);
+        p = exp_digits(n, p, end, eneg);
     }
     return p;
 }
 
-/* -> .., number; d->next: the byte after it, or NULL */
+/* The rare paths, out of the common ones' way. */
+static NO_INLINE void fail_number(json_decoder *d, const char *at, const char *why)
+{
+    d->next = json_fail(d, at, "%s", why);
+}
+
+/* -> .., the number s[0, n) (validated) */
+static NO_INLINE void push_slow(json_decoder *d, const char *s, size_t n)
+{
+    lua_pushnumber(d->L, slow_number(d, s, n));
+}
+
+/* Each path ends with the Lua call that pushes the number, so that the
+ * common ones need no saved registers. */
 void json_push_number(json_decoder *d, const char *s)
 {
-    literal n = {0, 0, 0, 0, NULL, NULL};
+    literal n = {0, 0, 0, 0, 0, 0, NULL, NULL};
     const char *p = scan_literal(s, d->end, &n);
 
-    d->next = p;
     if (p == NULL) {
-        json_fail(d, n.bad, "%s", n.why);
+        fail_number(d, n.bad, n.why);
         return;
     }
+    d->next = p;
     if (!n.is_float && !n.many) {
 #if COMPAT_HAS_INTEGERS
         if (!n.neg && n.m <= (uint64_t)LUA_MAXINTEGER) {
@@ -158,5 +216,14 @@ void json_push_number(json_decoder *d, const char *s)
         lua_pushnumber(d->L, n.neg ? -(lua_Number)n.m : (lua_Number)n.m);
         return;
     }
-    lua_pushnumber(d->L, to_double(d, s, (size_t)(p - s)));
+#if FAST_FLOATS
+    if (!n.many && !n.big_exp && n.m <= ((uint64_t)1 << 53)
+        && n.e10 >= -22 && n.e10 <= 22) {
+        double v = (double)n.m;
+        v = n.e10 < 0 ? v / pow10_exact[-n.e10] : v * pow10_exact[n.e10];
+        lua_pushnumber(d->L, (lua_Number)(n.neg ? -v : v));
+        return;
+    }
+#endif
+    push_slow(d, s, (size_t)(p - s));
 }

@@ -250,6 +250,13 @@ static const char *decode_escape(json_decoder *d, const char *s, char **op)
  */
 #define CACHE_MAXLEN 40     /* Lua 5.4 interns strings up to 40 bytes */
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ \
+    && !defined(INTUNED_NO_SHORT_LOAD)
+#define SHORT_LOAD 1
+#else
+#define SHORT_LOAD 0
+#endif
+
 struct json_cache_slot {
     uint64_t head, tail;    /* the first and last 8 bytes (shorter: packed
                                first byte lowest, tail 0) */
@@ -278,8 +285,8 @@ void json_string_begin(json_decoder *d)
 
 #ifndef INTUNED_NO_STRING_CACHE
 /* A miss: the string becomes slot e's. -> .., string (one temporary slot) */
-static void cache_store(json_decoder *d, struct json_cache_slot *e,
-                        const char *s, size_t n, uint64_t head, uint64_t tail)
+static NO_INLINE void cache_store(json_decoder *d, struct json_cache_slot *e,
+                                  const char *s, size_t n, uint64_t head, uint64_t tail)
 {
     lua_State *L = d->L;
     const char *pushed = compat_pushlstring(L, s, n);
@@ -290,6 +297,27 @@ static void cache_store(json_decoder *d, struct json_cache_slot *e,
     e->len = n;
     e->head = head;
     e->tail = tail;
+}
+
+/* Whether a[8, n - 8) and b[8, n - 8) are the same bytes, for 8 < n <=
+ * CACHE_MAXLEN; word by word, since memcmp would be a call. */
+static inline int same_middle(const char *a, const char *b, size_t n)
+{
+    size_t k;
+
+#ifndef INTUNED_NO_WORD_COMPARE
+    for (k = 8; k + 8 < n; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        if (x != y)
+            return 0;
+    }
+    return 1;
+#else
+    (void)k;
+    return n <= 16 || memcmp(a + 8, b + 8, n - 16) == 0;
+#endif
 }
 
 /* -> .., string (one temporary slot); s[0, n) is the string's body */
@@ -307,6 +335,11 @@ static inline void push_short(json_decoder *d, const char *s, size_t n)
     if (n >= 8) {
         memcpy(&head, s, 8);
         memcpy(&tail, s + n - 8, 8);
+    } else if (SHORT_LOAD && d->end - s >= 8) {
+        /* The closing quote and more follow: one load, then keep the
+         * string's n bytes, as the loop below would have packed them. */
+        memcpy(&head, s, 8);
+        head &= ((uint64_t)1 << (8 * n)) - 1;
     } else {
         size_t k;
         for (k = 0; k < n; k++)
@@ -317,7 +350,7 @@ static inline void push_short(json_decoder *d, const char *s, size_t n)
                     * 0x9E3779B97F4A7C15ULL) >> (64 - JSON_CACHE_BITS));
     e = &d->cache[i];
     if (e->len == n && e->head == head && e->tail == tail
-        && (n <= 16 || memcmp(e->s + 8, s + 8, n - 16) == 0)) {
+        && same_middle(e->s, s, n)) {
         d->last_string = e->s;
         lua_rawgeti(d->L, d->table_idx, (int)i + 1);
         return;
@@ -388,8 +421,8 @@ static const char *push_escaped(json_decoder *d, const unsigned char *start,
 
 /* The string from p on, where p is the first byte of it that is not plain
  * ASCII: UTF-8 sequences, escapes, the end of the input. -> .., string */
-static void push_rest(json_decoder *d, const unsigned char *start,
-                      const unsigned char *p)
+static NO_INLINE void push_rest(json_decoder *d, const unsigned char *start,
+                                const unsigned char *p)
 {
     const unsigned char *end = (const unsigned char *)d->end;
 
@@ -422,7 +455,11 @@ static void push_rest(json_decoder *d, const unsigned char *start,
     }
 }
 
-/* Most strings are plain ASCII: the scan stops at their closing quote. */
+/*
+ * Most strings are plain ASCII and end at the first byte that is not: they
+ * take the first return, whose last act is the Lua call that pushes the
+ * string, so that the path needs no saved registers.
+ */
 void json_push_string(json_decoder *d, const char *s)
 {
     const unsigned char *start = (const unsigned char *)s + 1;
