@@ -131,6 +131,11 @@ typedef struct {
 
 static const char *skip_ws(const char *p, const char *end)
 {
+#ifndef INTUNED_NO_WS_FAST
+    /* Compact documents have no whitespace between tokens at all. */
+    if (p < end && (unsigned char)*p > ' ')
+        return p;
+#endif
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;

@@ -33,6 +33,13 @@
 #define SIMD_STRINGS 0
 #endif
 
+/* Each string's bytes are looked at in a few small functions; GCC would
+ * rather call them than inline them into the loop that uses them. */
+#if defined(__GNUC__) && !defined(INTUNED_NO_FORCE_INLINE)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define HOT_INLINE inline
+#endif
 /* ---- byte classes and the scan ----------------------------------------- */
 
 /* String byte classes, so the hot loop is one load and one compare. */
@@ -50,8 +57,8 @@ static const unsigned char str_class[256] = {
 };
 
 /* The first byte at or after p that is not SC_PLAIN, or end. */
-static inline const unsigned char *skip_plain(const unsigned char *p,
-                                              const unsigned char *end)
+static HOT_INLINE const unsigned char *skip_plain(const unsigned char *p,
+                                                  const unsigned char *end)
 {
 #if SIMD_STRINGS
     /* A byte is special when it is '"' or '\\', or below 0x20 or above
@@ -68,6 +75,19 @@ static inline const unsigned char *skip_plain(const unsigned char *p,
         if (bits != 0)
             return p + __builtin_ctz(bits);
         p += 16;
+    }
+#endif
+#ifndef INTUNED_NO_UNROLL
+    while (end - p >= 4) {
+        if (str_class[p[0]] != SC_PLAIN)
+            return p;
+        if (str_class[p[1]] != SC_PLAIN)
+            return p + 1;
+        if (str_class[p[2]] != SC_PLAIN)
+            return p + 2;
+        if (str_class[p[3]] != SC_PLAIN)
+            return p + 3;
+        p += 4;
     }
 #endif
     while (p < end && str_class[*p] == SC_PLAIN)
@@ -147,6 +167,42 @@ static char *put_utf8(char *o, unsigned long cp)
 
 /* ---- escapes --------------------------------------------------------------- */
 
+#ifndef INTUNED_NO_HEX_TABLE
+/* 0x10 | the value of each hex digit; every other byte is 0. All four
+ * digits of a \u escape are then checked with one test. */
+static const unsigned char hex_value[256] = {
+    ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14,
+    ['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19,
+    ['a'] = 0x1A, ['b'] = 0x1B, ['c'] = 0x1C, ['d'] = 0x1D, ['e'] = 0x1E, ['f'] = 0x1F,
+    ['A'] = 0x1A, ['B'] = 0x1B, ['C'] = 0x1C, ['D'] = 0x1D, ['E'] = 0x1E, ['F'] = 0x1F,
+};
+
+/* -1 for a non-hex digit, -2 when the input ends first. */
+static long hex4(const char *s, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    long v = 0;
+    int i;
+
+    if (end - s >= 4) {
+        unsigned a = hex_value[u[0]], b = hex_value[u[1]];
+        unsigned c = hex_value[u[2]], e = hex_value[u[3]];
+        if (!(a & b & c & e & 0x10))
+            return -1;
+        return (long)((a & 0xF) << 12 | (b & 0xF) << 8 | (c & 0xF) << 4 | (e & 0xF));
+    }
+    for (i = 0; i < 4; i++) {
+        unsigned c;
+        if (s + i >= end)
+            return -2;
+        c = hex_value[u[i]];
+        if (!(c & 0x10))
+            return -1;
+        v = v * 16 + (long)(c & 0xF);
+    }
+    return v;
+}
+#else
 /* -1 for a non-hex digit, -2 when the input ends first. */
 static long hex4(const char *s, const char *end)
 {
@@ -170,6 +226,7 @@ static long hex4(const char *s, const char *end)
     }
     return v;
 }
+#endif
 
 /* s is at "\u" (the escape's first code unit already read as cp, a high
  * surrogate): the second one must be a low surrogate. Writes the code point
@@ -301,7 +358,7 @@ static NO_INLINE void cache_store(json_decoder *d, struct json_cache_slot *e,
 
 /* Whether a[8, n - 8) and b[8, n - 8) are the same bytes, for 8 < n <=
  * CACHE_MAXLEN; word by word, since memcmp would be a call. */
-static inline int same_middle(const char *a, const char *b, size_t n)
+static HOT_INLINE int same_middle(const char *a, const char *b, size_t n)
 {
     size_t k;
 
@@ -321,7 +378,7 @@ static inline int same_middle(const char *a, const char *b, size_t n)
 }
 
 /* -> .., string (one temporary slot); s[0, n) is the string's body */
-static inline void push_short(json_decoder *d, const char *s, size_t n)
+static HOT_INLINE void push_short(json_decoder *d, const char *s, size_t n)
 {
     uint64_t head = 0, tail = 0;
     unsigned i;
@@ -359,7 +416,7 @@ static inline void push_short(json_decoder *d, const char *s, size_t n)
 }
 #else
 /* -> .., string; s[0, n) is the string's body */
-static inline void push_short(json_decoder *d, const char *s, size_t n)
+static HOT_INLINE void push_short(json_decoder *d, const char *s, size_t n)
 {
     const char *pushed = compat_pushlstring(d->L, s, n);
     d->last_string = n > 0 && n <= CACHE_MAXLEN ? pushed : NULL;
