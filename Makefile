@@ -102,7 +102,7 @@ RAW_CURL := $(BUILD)/raw_curl
 NOGUARD_BUILD := build/noguard/$(notdir $(LUA))
 # The decoder without each of its speed tricks, one build per flag
 # (-DINTUNED_NO_<trick> into build/INTUNED_NO_<trick>/), to show what each earns.
-DECODER_TRICKS := STRING_CACHE SSE2 SIZE_MEMORY SIZE_SCAN KEY_HINTS SIBLING_HINTS
+DECODER_TRICKS := STRING_CACHE SSE2 SIZE_MEMORY SIZE_SCAN KEY_HINTS SIBLING_HINTS FAST_PATHS
 TRICK_BUILDS := $(foreach t,$(DECODER_TRICKS),$(t)=build/INTUNED_NO_$(t)/$(notdir $(LUA)))
 BENCH_TARGETS := bench-sequential bench-concurrent bench-runs
 

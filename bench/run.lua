@@ -265,6 +265,7 @@ local ok, err = pcall(function()
     SIZE_SCAN = "the size pre-scan",
     KEY_HINTS = "sizes by member key",
     SIBLING_HINTS = "sizes by sibling",
+    FAST_PATHS = "the common case's fast paths",
   }
   local tricks = {}
   for flag, build in TRICK_BUILDS:gmatch("(%u[%w_]*)=(%S+)") do

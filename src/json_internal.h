@@ -29,6 +29,24 @@
 
 #include "json.h"
 
+/* The fast paths of the common case, in every stage: a compact document
+ * skips the whitespace loop, the string helpers are inlined and their rare
+ * paths kept out of line, the plain-text loop is unrolled, a short string
+ * is read with one load and a cached one compared by words, \u digits go
+ * through a table, a short decimal float is converted exactly without
+ * strtod. Each is small alone; together they are about a tenth of decoding
+ * an API answer, so they are one trick, switched off as one. */
+#ifdef INTUNED_NO_FAST_PATHS
+#define INTUNED_NO_WS_FAST
+#define INTUNED_NO_FORCE_INLINE
+#define INTUNED_NO_OUTLINE
+#define INTUNED_NO_UNROLL
+#define INTUNED_NO_SHORT_LOAD
+#define INTUNED_NO_WORD_COMPARE
+#define INTUNED_NO_HEX_TABLE
+#define INTUNED_NO_FAST_FLOATS
+#endif
+
 /* The stages' functions are the module's own: kept out of its exported
  * symbols, so that their short json_* names never meet a host's. */
 #if defined(__GNUC__)
