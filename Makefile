@@ -100,6 +100,10 @@ BENCH_DEBS := valgrind lua-socket lua-sec lua-cjson lua-dkjson curl openssl \
 RAW_CURL := $(BUILD)/raw_curl
 # The same module without the stale-bytes guard (src/conn.c), to show its cost.
 NOGUARD_BUILD := build/noguard/$(notdir $(LUA))
+# The decoder without each of its speed tricks, one build per flag
+# (-DINTUNED_NO_<trick> into build/INTUNED_NO_<trick>/), to show what each earns.
+DECODER_TRICKS := STRING_CACHE SSE2 SIZE_MEMORY SIZE_SCAN KEY_HINTS SIBLING_HINTS FAST_PATHS
+TRICK_BUILDS := $(foreach t,$(DECODER_TRICKS),$(t)=build/INTUNED_NO_$(t)/$(notdir $(LUA)))
 BENCH_TARGETS := bench-sequential bench-concurrent bench-runs
 
 bench: $(BENCH_TARGETS)
@@ -124,7 +128,12 @@ bench-runs: deps
 bench-sequential: bench-deps
 	@$(MAKE) --no-print-directory all $(RAW_CURL)
 	@$(MAKE) --no-print-directory all BUILD=$(NOGUARD_BUILD) CFLAGS="$(CFLAGS) -DINTUNED_NO_STRAY_GUARD"
+	@for t in $(DECODER_TRICKS); do \
+	  $(MAKE) --no-print-directory all BUILD=build/INTUNED_NO_$$t/$(notdir $(LUA)) \
+	    CFLAGS="$(CFLAGS) -DINTUNED_NO_$$t" || exit 1; \
+	done
 	@LUA=$(LUA) BUILD=$(BUILD) NOGUARD_BUILD=$(NOGUARD_BUILD) RAW_CURL=$(RAW_CURL) \
+	  TRICK_BUILDS="$(TRICK_BUILDS)" \
 	  nice -n 10 $(LUA) bench/run.lua $(BENCH_ARGS)
 
 # The client inside a real nginx against ngx.location.capture + proxy_pass

@@ -31,6 +31,7 @@ build = {
       sources = {
         "src/batch.c", "src/clock.c", "src/conn.c", "src/core.c", "src/download.c", "src/engine.c",
         "src/engine_lua.c", "src/engine_thread.c", "src/headers.c", "src/interrupt.c", "src/json.c",
+        "src/json_number.c", "src/json_size.c", "src/json_string.c",
         "src/session.c", "src/url.c", "src/util.c", "src/xfer.c",
       },
       libraries = { "curl", "pthread" },

@@ -13,6 +13,9 @@ local LUA = os.getenv("LUA") or "lua5.4"
 local BUILD = os.getenv("BUILD") or "build/lua5.4"
 local RAW_CURL = os.getenv("RAW_CURL") or "build/raw_curl"
 local NOGUARD_BUILD = os.getenv("NOGUARD_BUILD")
+-- "FLAG=folder ...": the module built with -DINTUNED_NO_<FLAG>, one build
+-- for each of the decoder's speed tricks (see TRICKS below).
+local TRICK_BUILDS = os.getenv("TRICK_BUILDS") or ""
 local API_KEY = "bench-key"
 
 package.path = "bench/?.lua;spec/?.lua;" .. package.path
@@ -251,6 +254,106 @@ local ok, err = pcall(function()
   row("intuned.core.decode", fmt(dec_ir.intuned), "1.00x", "")
   row("cjson.decode", fmt(dec_ir.cjson), string.format("%.2fx", dec_ir.cjson / dec_ir.intuned),
     string.format("intuned is %.1fx fewer", dec_ir.cjson / dec_ir.intuned))
+
+  ---------------------------------------------------------------------------
+  -- The decoder's speed tricks, each one switched off alone (callgrind)
+  ---------------------------------------------------------------------------
+  -- Every build is measured from one and the same folder, its core.so
+  -- copied there first: the length of LUA_CPATH alone moves Lua's and the
+  -- allocator's instruction counts by up to 4%, as much as a trick. The
+  -- median of several interleaved rounds; builds with the same code agree
+  -- within 1% that way. The size memory only works in a session, so it is
+  -- measured per request (difference of two run lengths, like the rows
+  -- above) and given as a share of decoding the job run body.
+  local TRICKS = {
+    STRING_CACHE = "the string cache",
+    SSE2 = "the SSE2 string scan",
+    SIZE_MEMORY = "the session's size memory",
+    SIZE_SCAN = "the size pre-scan",
+    KEY_HINTS = "sizes by member key",
+    SIBLING_HINTS = "sizes by sibling",
+    FAST_PATHS = "the common case's fast paths",
+  }
+  local tricks = {}
+  for flag, build in TRICK_BUILDS:gmatch("(%u[%w_]*)=(%S+)") do
+    tricks[#tricks + 1] = { flag = flag, build = build, name = TRICKS[flag] or flag }
+  end
+  if #tricks > 0 then
+    local TRICK_ROUNDS = quick and 1 or 3
+    local tdir = capture("mktemp -d"):gsub("%s+$", "")
+    local tmib = tdir .. "/1mib.json"
+    local same = tdir .. "/lib"
+    local function median(list)
+      table.sort(list)
+      local n = #list
+      return n % 2 == 1 and list[(n + 1) / 2] or (list[n / 2] + list[n / 2 + 1]) / 2
+    end
+    local function from_same_folder(build)
+      capture("mkdir -p '" .. same .. "/intuned' && cp '" .. build .. "/intuned/core.so' '" .. same
+        .. "/intuned/core.so'")
+      return env_for(same)
+    end
+    local measured = { body = {}, mib = {}, request = {} }
+    local tricks_ok, tricks_err = pcall(function()
+      capture(ENV .. LUA .. " bench/decode.lua write bench/job_run.json " .. 1024 * 1024 .. " " .. tmib)
+      local all = { { flag = "", build = BUILD } }
+      for _, t in ipairs(tricks) do
+        all[#all + 1] = t
+      end
+      for _ = 1, TRICK_ROUNDS do
+        for _, t in ipairs(all) do
+          local env = from_same_folder(t.build)
+          for _, what in ipairs({ "body", "mib", "request" }) do
+            local v
+            if what == "request" then
+              if t.flag == "" or t.flag == "SIZE_MEMORY" then
+                v = per_call(function(n)
+                  return LUA .. " bench/seq.lua intuned " .. server.base_url .. " " .. API_KEY .. " " .. n
+                end, ci[1], ci[2], env)
+              end
+            elseif t.flag ~= "SIZE_MEMORY" then
+              local file, n = "bench/job_run.json", ci
+              if what == "mib" then
+                file, n = tmib, { 1, 3 }
+              end
+              v = per_call(function(k)
+                return LUA .. " bench/decode.lua count intuned " .. file .. " " .. k
+              end, n[1], n[2], env)
+            end
+            if v then
+              measured[what][t.flag] = measured[what][t.flag] or {}
+              table.insert(measured[what][t.flag], v)
+            end
+          end
+        end
+      end
+    end)
+    capture("rm -rf '" .. tdir .. "'")
+    assert(tricks_ok, tricks_err)
+    local function gain(what, flag)
+      local with, without = median(measured[what][""]), median(measured[what][flag])
+      return without, (without - with) / with * 100
+    end
+    for _, what in ipairs({ "body", "mib" }) do
+      section(string.format("Instructions per decode of the %s without each speed trick, callgrind (median of %d "
+        .. "rounds, one folder)", what == "body" and "job run body" or "1 MiB document", TRICK_ROUNDS))
+      local with = median(measured[what][""])
+      row("intuned.core.decode, every trick", fmt(with), "1.00x", "")
+      for _, t in ipairs(tricks) do
+        if measured[what][t.flag] then
+          local without, pct = gain(what, t.flag)
+          row("without " .. t.name, fmt(without), string.format("%.2fx", without / with),
+            string.format("%+.1f%%", pct))
+        elseif what == "body" then
+          local without = gain("request", t.flag)
+          local extra = without - median(measured.request[""])
+          row("without " .. t.name .. " (per request)", fmt(without),
+            string.format("%.2fx", without / median(measured.request[""])),
+            string.format("%+.0f per request: %+.1f%% of a decode", extra, extra / with * 100))
+        end
+      end
+    end
+  end
 
   ---------------------------------------------------------------------------
   -- Decoding speed

@@ -10,23 +10,22 @@
 #define INTUNED_JSON_MAX_DEPTH 256
 #define INTUNED_JSON_ERRLEN 128
 
-#define INTUNED_JSON_SHAPE_MAX 256
-
 /*
- * Member counts of the containers of the last document decoded with it, in
- * the order they opened. A session that polls the same run gets the same
- * shape again and again: with this its tables are created at their size
- * without a pre-scan. Only ever a size hint; zero-initialise before use.
+ * What a decode can remember of a document's tables for the next one, so a
+ * session that gets the same shape of answer again and again creates its
+ * tables at their size (json_size.c). Opaque; only ever a size hint.
  */
-typedef struct {
-    int n;
-    int sizes[INTUNED_JSON_SHAPE_MAX];
-} intuned_json_shape;
+typedef struct intuned_json_sizing intuned_json_sizing;
+
+/* A fresh memory, or NULL when there is no memory for it (decoding works
+ * without one). Freed with intuned_json_sizing_free (NULL is fine). */
+intuned_json_sizing *intuned_json_sizing_new(void);
+void intuned_json_sizing_free(intuned_json_sizing *sizing);
 
 typedef struct {
     int keep_object_nulls; /* object members that are null become core.null */
     int max_depth;         /* 0 means INTUNED_JSON_MAX_DEPTH */
-    intuned_json_shape *shape; /* NULL, or read and updated by the decode */
+    intuned_json_sizing *sizing; /* NULL, or read and updated by the decode */
 } intuned_json_opts;
 
 typedef struct {

@@ -265,6 +265,8 @@ void intuned_xfer_free(intuned_xfer *x)
 {
     intuned_buffer_release(&x->body);
     intuned_buffer_release(&x->head);
+    intuned_json_sizing_free(x->sizing);
+    x->sizing = NULL;
 }
 
 /* ---- error kinds: the one place libcurl's codes are read ---------------- */
@@ -384,7 +386,9 @@ static void push_body(lua_State *L, intuned_xfer *x, const char *ctype, int meta
         intuned_json_opts jopts = {0, 0, NULL};
         intuned_json_err jerr;
         jopts.keep_object_nulls = (flags & INTUNED_KEEP_NULLS) != 0;
-        jopts.shape = &x->shape;
+        if (x->sizing == NULL)
+            x->sizing = intuned_json_sizing_new();
+        jopts.sizing = x->sizing;
         if (!intuned_json_decode(L, x->body.data, x->body.len, &jopts, &jerr)) {
             lua_pushlstring(L, x->body.data, x->body.len);
             lua_pushfstring(L, "%s at byte %d", jerr.msg, (int)jerr.offset + 1);

@@ -52,7 +52,8 @@ typedef struct {
     int resent;              /* libcurl wanted to send it again: refused */
     int tls;                 /* the request's URL is https */
     char errbuf[CURL_ERROR_SIZE];
-    intuned_json_shape shape; /* of the last JSON body, to size tables */
+    intuned_json_sizing *sizing; /* the tables of its last JSON body (json.h):
+                                    made on first use, NULL without memory */
 } intuned_xfer;
 
 /* What to send. url is absolute; body NULL means none (and no Content-Type). */

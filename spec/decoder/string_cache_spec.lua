@@ -100,9 +100,9 @@ describe("string cache", function()
   end)
 
   it("finds a short string the same way at the end of the input and inside it", function()
-    -- Strings under 8 bytes are read with one 8-byte load when the input
-    -- goes on past them, byte by byte when it ends first; both must pack
-    -- the bytes alike, or "ba" read one way would match "ab" read the other.
+    -- A short string at the very end of the input and the same string
+    -- with bytes after it must find the same cache slot, and "ba" must
+    -- never match "ab".
     local words = { "ab", "ba", "a", "abc", "cba", "bac", "abcdefg", "gfedcba", "x\0" }
     for _ = 1, 2 do
       for _, w in ipairs(words) do
