@@ -24,7 +24,7 @@ local BATCH_OPTIONS = {
   concurrency = true, timeout = true, deadline = true, retry = true, keep_nulls = true,
 }
 
-local unpack = table.unpack or unpack -- luacheck: ignore 143
+local unpack = require("intuned.compat").unpack
 
 -- The request of each entry (a get_job_run); misuse raises naming the entry.
 local function requests_of(self, list)
