@@ -56,6 +56,13 @@ function M.capture(command)
   return output
 end
 
+-- A fresh temporary file name, nothing created there yet.
+function M.tmpname()
+  local name = os.tmpname()
+  os.remove(name)
+  return name
+end
+
 -- The pid of this Lua process (/proc/self is the reader itself), or nil.
 function M.own_pid()
   local stat = M.read("/proc/self/stat")

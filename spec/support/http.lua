@@ -114,11 +114,7 @@ local function with_socket(method, url, opts)
   return res, perr
 end
 
-local function tmpname()
-  local name = os.tmpname()
-  os.remove(name)
-  return name
-end
+local tmpname = files.tmpname
 
 local function with_curl(method, url, opts)
   local head_file, body_file, data_file = tmpname(), tmpname(), tmpname()

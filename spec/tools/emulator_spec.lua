@@ -8,13 +8,8 @@ local files = require("support.files")
 
 local shell_quote, read_file, exists = files.quote, files.read, files.exists
 
--- curl must not inherit the sanitizer runtime of `make test-asan`.
-local function capture(command)
-  local pipe = assert(io.popen("unset LD_PRELOAD; " .. command, "r"))
-  local output = pipe:read("*a")
-  pipe:close()
-  return output
-end
+-- (curl must not inherit the sanitizer runtime of `make test-asan`.)
+local capture = files.capture
 
 -- Headers of the last response in a curl -D dump (lower-case names).
 local function parse_headers(dump)
@@ -33,11 +28,7 @@ local function parse_headers(dump)
   return headers, status
 end
 
-local function tmpname()
-  local name = os.tmpname()
-  os.remove(name)
-  return name
-end
+local tmpname = files.tmpname
 
 -- One curl run. opts: key (false for none, default the server's), headers
 -- (list of "Name: value"), args (extra curl arguments), server.
