@@ -2,6 +2,7 @@
 -- for the specs of the tool: to its end (run), in the background with its
 -- pid for signals (spawn, start), or on a real terminal, a tmux pane
 -- whose screen can be read and which takes keys (terminal).
+local compat = require("support.compat")
 local files = require("support.files")
 local fx = require("support.fixtures")
 
@@ -57,11 +58,8 @@ end
 -- Runs a shell command (never under the sanitizer runtime); returns
 -- whether it exited 0, and its output.
 function M.sh(cmd)
-  local p = io.popen("unset LD_PRELOAD; " .. cmd .. " 2>&1")
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  if type(ok) == "number" then code = ok end
-  return ok == true or code == 0, out
+  local ok, out = compat.run("unset LD_PRELOAD; " .. cmd, true)
+  return ok, out
 end
 
 function M.tmpdir()

@@ -237,9 +237,11 @@ describe("intuned commands", function()
     end)
 
     it("run get|wait|results are job-runs get|wait|results", function()
+      -- (the results' signed URL expires an hour after each answer)
+      local function same(text) return (text:gsub("expires %S+", "expires ...")) end
       local a = intuned("run get my-project my-sample-job jr_sample_001")
       local b = intuned("job-runs get my-project my-sample-job jr_sample_001")
-      assert.are.equal(a, b)
+      assert.are.equal(same(a), same(b))
       assert.truthy(a:find("Status    SUCCESS (finished)", 1, true), a)
     end)
   end)
