@@ -23,6 +23,7 @@
 --     queued on a semaphore sized to the VM limit less the collector's VM
 --     (see gate_for).
 
+local compat = require("intuned.compat")
 local core = require("intuned.core")
 local response = require("intuned.response")
 
@@ -219,7 +220,7 @@ local function in_pool(p, func, timeout, ...)
       error(results[2], 0)
     end
     if not no_vm then
-      return (table.unpack or unpack)(results, 2, 8) -- luacheck: ignore 143
+      return compat.unpack(results, 2, 8)
     end
     ngx.update_time()
     if not shrunk then
