@@ -33,12 +33,14 @@ M.RUN_LIMIT = 120
 
 -- Under `make test-asan` the tool is under test and keeps the sanitizer
 -- runtime (LD_PRELOAD); the programs around it (timeout, tmux, pgrep: it
--- hangs with it) do not get it.
-local function preload(form)
+-- hangs with it) do not get it. preload(form) is form with the runtime
+-- quoted in it, or "" when there is none.
+function M.preload(form)
   local runtime = os.getenv("LD_PRELOAD")
   if not runtime or runtime == "" then return "" end
   return form:format(M.quote(runtime))
 end
+local preload = M.preload
 
 -- Runs `intuned args`; returns stdout, stderr, exit status. Standard input
 -- is /dev/null unless `stdin` names a file.

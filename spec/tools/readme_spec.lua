@@ -67,8 +67,7 @@ describe("the README", function()
     local build = os.getenv("BUILD") or "build/lua5.4"
     -- Under `make test-asan` the snippets' interpreter loads the sanitized
     -- module, so it keeps the runtime (cli.sh gives it to nothing else).
-    local preload = os.getenv("LD_PRELOAD")
-    preload = (preload and preload ~= "") and ("LD_PRELOAD=" .. cli.quote(preload) .. " ") or ""
+    local preload = cli.preload("LD_PRELOAD=%s ")
     local command = ("cd %s && %s LUA_PATH='%s/lua/?.lua;;' LUA_CPATH='%s/%s/?.so;;' timeout 300 env %s%s"
       .. " snippets.lua 2>&1"):format(cli.quote(dir), cli.env(), root, root, build, preload,
       os.getenv("LUA") or "lua5.4")
