@@ -328,13 +328,15 @@ function M.deadline()
   say(r)
 end
 
--- A stray response after a real one: the later calls' runs.
+-- A call, then three later calls on the same client: after a stray
+-- response (the emulator writes it 20 ms after the real one, so these
+-- wait ?wait= seconds, 0.2 by default), or after an answer framed by hand
+-- (?wait=0).
 function M.stray()
   local args = ngx.req.get_uri_args()
   local c = client(args)
   local first = report(c, args.id)
-  -- the emulator writes the stray response 20 ms after the real one
-  ngx.sleep(0.2)
+  ngx.sleep(tonumber(args.wait) or 0.2)
   first.log = nil
   local later, nonce = {}, args.id:gsub("^[^.]*%.", "")
   for i = 1, 3 do

@@ -8,6 +8,7 @@
 -- matrix), stray bytes on kept-alive connections, and every operation.
 -- One worker process, so every request shares one event loop.
 local fx = require("support.fixtures")
+local framing = require("support.framing")
 local nginx_app = require("support.nginx_app")
 local dump = require("nginx.dump")
 local emulator = require("support.emulator")
@@ -223,6 +224,14 @@ describe("nginx", function()
         local nonce = id:gsub("^[^.]*%.", "")
         for i, r in ipairs(got.later) do
           assert.are.equal(("ok.%s-next-%d"):format(nonce, i), r.id, r.error)
+        end
+      end)
+
+      it("reads answers framed every way HTTP/1.x allows, keeping a connection only if allowed", function()
+        for _, kind in ipairs(framing.kinds()) do
+          local id = fx.id("framing-" .. kind)
+          local got = fetch("/stray?wait=0&" .. q .. "&id=" .. id)
+          framing.verify(kind, id, got.first, got.later)
         end
       end)
 

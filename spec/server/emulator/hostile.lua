@@ -92,7 +92,7 @@ local function error_types()
 end
 
 -- The raw bytes of a complete response.
-local function raw_response(status, body, content_type, extra)
+function M.raw_response(status, body, content_type, extra)
   return ("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nX-Connection: %s%s\r\n\r\n%s")
     :format(status, content_type, #body, ngx.var.connection, extra or "", body)
 end
@@ -110,6 +110,14 @@ local function stray_connection(name, first, ms, stray, serve)
   ngx.sleep(ms / 1000)
   sock:send(stray)
   h.log_event("stray-sent/" .. name)
+  return M.serve_by_hand(sock, serve)
+end
+
+-- Serves each later request on the taken-over connection sock with
+-- serve(request_line) -> raw response, last, until the client closes it,
+-- serve answers nil or says it was the last, then ends the request (and
+-- the connection).
+function M.serve_by_hand(sock, serve)
   sock:settimeout(5000)
   while true do
     local line = sock:receive("*l")
@@ -117,38 +125,45 @@ local function stray_connection(name, first, ms, stray, serve)
     while header and header ~= "" do
       header = sock:receive("*l")
     end
-    local answer = line and serve(line)
+    local answer, last = nil, false
+    if line then
+      answer, last = serve(line)
+    end
     if not answer then
       break
     end
     h.log_request()
     sock:send(answer)
+    if last then
+      break
+    end
   end
   return ngx.exit(ngx.OK)
 end
 
--- The raw answer the emulator gives to a job run request line.
-local function run_answer(line)
+-- The raw answer the emulator gives to a job run request line; `extra`
+-- header lines (each after a CRLF) added.
+function M.run_answer(line, extra)
   local path = line:match("^%u+ (%S+) HTTP/1%.%d$")
   local ctx = path and h.api_params(path:match("^[^?]*"))
   if not ctx then
     return nil
   end
-  return raw_response("200 OK", cjson.encode({ jobRun = h.ok_run(ctx), results = h.results(ctx) }),
-    "application/json")
+  return M.raw_response("200 OK", cjson.encode({ jobRun = h.ok_run(ctx), results = h.results(ctx) }),
+    "application/json", extra)
 end
 
 local function stray_run(ctx)
   local run = h.ok_run(ctx)
   run.id = "stray-" .. ctx.run
-  return raw_response("200 OK", cjson.encode({ jobRun = run }), "application/json", "\r\nX-Stray: yes")
+  return M.raw_response("200 OK", cjson.encode({ jobRun = run }), "application/json", "\r\nX-Stray: yes")
 end
 
 -- "stray": the ok run, then an unasked run 20 ms later.
 local function stray()
   return function(ctx)
-    return stray_connection(ctx.run, raw_response("200 OK", h.ok_body(ctx), "application/json"),
-      20, stray_run(ctx), function(line) return run_answer(line) end)
+    return stray_connection(ctx.run, M.raw_response("200 OK", h.ok_body(ctx), "application/json"),
+      20, stray_run(ctx), function(line) return M.run_answer(line) end)
   end
 end
 
@@ -160,8 +175,8 @@ local function stray_after_503()
       return h.ok(ctx)
     end
     local busy = "Service Unavailable\n"
-    return stray_connection(ctx.run, raw_response("503 Service Unavailable", busy, "text/plain"),
-      tonumber(ms), stray_run(ctx), function(line) return run_answer(line) end)
+    return stray_connection(ctx.run, M.raw_response("503 Service Unavailable", busy, "text/plain"),
+      tonumber(ms), stray_run(ctx), function(line) return M.run_answer(line) end)
   end
 end
 
@@ -248,9 +263,9 @@ end
 function M.storage(name, headers, rows)
   local stray_ms = name:match("^stray%-(%d+)%-")
   if stray_ms and h.count("s:" .. name) == 1 then
-    local real = raw_response("200 OK", cjson.encode(rows), "application/json")
-    stray_connection(name, raw_response("503 Service Unavailable", "busy\n", "text/plain"),
-      tonumber(stray_ms), raw_response("200 OK", '["stray"]', "application/json"),
+    local real = M.raw_response("200 OK", cjson.encode(rows), "application/json")
+    stray_connection(name, M.raw_response("503 Service Unavailable", "busy\n", "text/plain"),
+      tonumber(stray_ms), M.raw_response("200 OK", '["stray"]', "application/json"),
       function() return real end)
     return true
   end

@@ -208,8 +208,11 @@ local SCENARIOS = {
   { "^inflight%-ms%-(%d+)$", wire.inflight },
 }
 -- Wrong types, terminal control sequences and unasked bytes (hostile.lua).
-for _, entry in ipairs(require("emulator.hostile").scenarios()) do
-  SCENARIOS[#SCENARIOS + 1] = entry
+-- Answers framed every way HTTP/1.x allows (framing.lua).
+for _, module in ipairs { "emulator.hostile", "emulator.framing" } do
+  for _, entry in ipairs(require(module).scenarios()) do
+    SCENARIOS[#SCENARIOS + 1] = entry
+  end
 end
 
 --- Answers Get Job Run for ctx (ws, project, job, run).
