@@ -22,6 +22,7 @@ static const luaL_Reg core_functions[] = {
     {"sleep", intuned_clock_sleep},
     {"check_url", intuned_url_check},
     {"head_meta", intuned_headers_lua_meta},
+    {"parse_head", intuned_headers_lua_parse},
     {"replace_file", intuned_replace_file},
     {"engine_profile", intuned_engine_lua_profile},
     {"engine_submit", intuned_engine_lua_submit},

@@ -170,3 +170,107 @@ int intuned_headers_lua_meta(lua_State *L)
     lua_settop(L, 1);
     return 1;
 }
+
+/*
+ * What a header block says about its framing, for core.parse_head. The
+ * first of each header counts (as a server that sends two means nothing
+ * good either way).
+ */
+typedef struct {
+    int seen_length, seen_te, seen_connection, seen_type;
+    int chunked, close;
+    double length;              /* < 0: absent or not digits */
+    const char *type;
+    size_t type_len;
+} framing;
+
+/* Whether v[0, n) contains word (lower case), in any case. */
+static int contains_word(const char *v, size_t n, const char *word)
+{
+    size_t w = strlen(word), i;
+    for (i = 0; i + w <= n; i++)
+        if (strncasecmp(v + i, word, w) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_name(const char *name, size_t n, const char *want, size_t wn)
+{
+    return n == wn && strncasecmp(name, want, wn) == 0;
+}
+
+static void header_framing(void *ud, const char *name, size_t n,
+                           const char *v, size_t vn)
+{
+    framing *f = ud;
+    if (!f->seen_length && is_name(name, n, "content-length", 14)) {
+        size_t i;
+        f->seen_length = 1;
+        f->length = 0;
+        for (i = 0; i < vn && v[i] >= '0' && v[i] <= '9'; i++)
+            f->length = f->length * 10 + (v[i] - '0');
+        if (i == 0)
+            f->length = -1;
+    } else if (!f->seen_te && is_name(name, n, "transfer-encoding", 17)) {
+        f->seen_te = 1;
+        f->chunked = contains_word(v, vn, "chunked");
+    } else if (!f->seen_connection && is_name(name, n, "connection", 10)) {
+        f->seen_connection = 1;
+        f->close = contains_word(v, vn, "close");
+    } else if (!f->seen_type && is_name(name, n, "content-type", 12)) {
+        f->seen_type = 1;
+        f->type = v;
+        f->type_len = vn;
+    }
+}
+
+/* The status of a status line "HTTP/d.d ddd ...", or -1; *v11 set when
+ * the version is 1.1. */
+static int status_of(const char *p, size_t n, int *v11)
+{
+    int i;
+    if (n < 12 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[8] != ' ')
+        return -1;
+    if (p[5] < '0' || p[5] > '9' || p[7] < '0' || p[7] > '9')
+        return -1;
+    for (i = 9; i < 12; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+    *v11 = p[5] == '1' && p[7] == '1';
+    return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+}
+
+/*
+ * core.parse_head(head) -> status, keep, chunked, length, content_type
+ * An HTTP/1.x header block read outside libcurl (nginx's cosockets), in
+ * one pass: status (nothing at all when the status line is not
+ * "HTTP/d.d ddd"), keep (HTTP/1.1 without "Connection: close"), chunked
+ * (Transfer-Encoding names chunked), length (the Content-Length's leading
+ * digits; nil when absent or none) and content_type (nil when absent).
+ */
+int intuned_headers_lua_parse(lua_State *L)
+{
+    size_t n;
+    const char *head = luaL_checklstring(L, 1, &n);
+    framing f;
+    int v11 = 0, status = status_of(head, n, &v11);
+    if (status < 0)
+        return 0;
+    memset(&f, 0, sizeof f);
+    f.length = -1;
+    each_header(head, n, header_framing, &f);
+    lua_pushinteger(L, status);
+    lua_pushboolean(L, v11 && !f.close);
+    lua_pushboolean(L, f.chunked);
+    if (f.length >= 0 && f.length < 9007199254740992.0)
+        lua_pushinteger(L, (lua_Integer)f.length);
+    else if (f.length >= 0)
+        lua_pushnumber(L, f.length);
+    else
+        lua_pushnil(L);
+    if (f.seen_type)
+        lua_pushlstring(L, f.type, f.type_len);
+    else
+        lua_pushnil(L);
+    return 5;
+}

@@ -35,6 +35,7 @@ int intuned_interrupt_check(lua_State *L);   /* core.interrupted([clear]) */
 
 /* headers.c */
 int intuned_headers_lua_meta(lua_State *L);  /* core.head_meta(meta, head) */
+int intuned_headers_lua_parse(lua_State *L); /* core.parse_head(head) */
 
 /* url.c */
 int intuned_url_check(lua_State *L);         /* core.check_url(url) */

@@ -185,7 +185,7 @@ function Session:request(method, target, body, timeout, keep_nulls, raw)
   local started = ngx.now()
   local limit = started + (timeout or self.timeout)
   local bytes = request_bytes(self, ep, method, path, body)
-  local sock, reused, status, head, res, keep
+  local sock, reused, status, head, res, keep, ctype
   for attempt = 1, 2 do
     local kind, msg, code, sent
     sock, reused, msg, code, sent = connect(ep, limit, started + self.connect_timeout)
@@ -198,7 +198,7 @@ function Session:request(method, target, body, timeout, keep_nulls, raw)
     end
     local ok, err = sock:send(bytes)
     if ok then
-      status, kind, msg, keep = http1.read_response(sock, method, limit, self.max_bytes)
+      status, kind, msg, keep, ctype = http1.read_response(sock, method, limit, self.max_bytes)
       if not status then
         sock:close()
         return failure(kind, msg, true)
@@ -217,7 +217,6 @@ function Session:request(method, target, body, timeout, keep_nulls, raw)
   else
     sock:close()
   end
-  local ctype = head:match(http1.CONTENT_TYPE)
   local meta = core.head_meta({ content_type = ctype, reused = reused, bytes = #res }, head)
   if raw or not response.is_json_type(ctype) or res == "" then
     return status, res, meta

@@ -31,14 +31,9 @@ function M.left(sock, limit)
 end
 local left = M.left
 
--- Patterns for the framing headers, any case (names are case-insensitive).
-local function any_case(name)
-  return (name:gsub("%a", function(c) return "[" .. c:upper() .. c:lower() .. "]" end):gsub("%-", "%%-"))
-end
-local CONTENT_LENGTH = "\n" .. any_case("content-length") .. ":[ \t]*(%d+)"
-local TRANSFER_ENCODING = "\n" .. any_case("transfer-encoding") .. ":[ \t]*([^\r\n]*)"
-local CONNECTION = "\n" .. any_case("connection") .. ":[ \t]*([^\r\n]*)"
-M.CONTENT_TYPE = "\n" .. any_case("content-type") .. ":[ \t]*([^\r\n]*)"
+-- The head's status and framing, in one pass in C (status, keep, chunked,
+-- length, content type).
+local parse_head = require("intuned.core").parse_head
 
 ---------------------------------------------------------------------------
 -- The buffer: r.buf holds what was received, r.pos the first byte not
@@ -205,16 +200,14 @@ local function read_until_close(r, max)
 end
 
 -- The body the head announces -> body, keepalive | nil, kind, message
-local function read_body(r, head, status, method, max)
+local function read_body(r, status, method, max, chunked, length)
   if method == "HEAD" or status == 204 or status == 304 then
     return "", true
   end
-  local te = head:match(TRANSFER_ENCODING)
-  if te and te:lower():find("chunked", 1, true) then
+  if chunked then
     local body, kind, msg = read_chunked(r, max)
     return body, body and true or kind, msg
   end
-  local length = tonumber(head:match(CONTENT_LENGTH) or "")
   if length then
     if length > max then
       return too_large(max)
@@ -228,7 +221,7 @@ end
 
 -- Reads one response on sock before `limit` (ngx.now() time), its body at
 -- most `max` bytes; 1xx answers are skipped -> status, head, body,
--- keepalive | nil, kind, message
+-- keepalive, content type | nil, kind, message
 function M.read_response(sock, method, limit, max)
   local r = { sock = sock, limit = limit, buf = "", pos = 1 }
   while true do
@@ -236,19 +229,16 @@ function M.read_response(sock, method, limit, max)
     if not head then
       return nil, kind, msg
     end
-    local version, status = head:match("^HTTP/(%d%.%d) (%d%d%d)")
-    status = tonumber(status)
+    local status, keep11, chunked, length, ctype = parse_head(head)
     if not status then
       return nil, "network", "the server's answer is not HTTP"
     end
     if status >= 200 then
-      local body, keep, bmsg = read_body(r, head, status, method, max)
+      local body, keep, bmsg = read_body(r, status, method, max, chunked, length)
       if not body then
         return nil, keep, bmsg
       end
-      local connection = (head:match(CONNECTION) or ""):lower()
-      keep = keep and version == "1.1" and not connection:find("close", 1, true) and buffered(r) == 0
-      return status, head, body, keep
+      return status, head, body, keep and keep11 and buffered(r) == 0, ctype
     end
   end
 end
