@@ -14,6 +14,9 @@
  *      of allocations picked from the input, to prove a memory error in the
  *      middle of a document leaves nothing behind. The copy is owned outside
  *      the protected call; LeakSanitizer checks the rest.
+ * The same bytes are also read as a response's header block by
+ * intuned_headers_parse (the cosocket transport's core.parse_head), alone
+ * and behind a status line, each from an exact-length heap copy.
  * Any broken contract calls abort(), which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -23,6 +26,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "headers.h"
 #include "intuned.h"
 #include "json.h"
 
@@ -124,6 +128,31 @@ static lua_State *fuzz_state(void)
     return L;
 }
 
+/* Reads p[0, n) as a header block; what it finds must lie inside it. */
+static void check_head(const char *p, size_t n)
+{
+    intuned_head h;
+    if (!intuned_headers_parse(p, n, &h))
+        return;
+    if (h.status < 0 || h.status > 999
+        || (h.type != NULL && (h.type < p || h.type_len > (size_t)(p + n - h.type))))
+        abort();
+}
+
+/* The input as a header block, then behind a status line. */
+static void check_heads(const uint8_t *data, size_t size)
+{
+    static const char line[] = "HTTP/1.1 200 OK\r\n";
+    char *copy = (char *)malloc(sizeof line - 1 + size); /* exactly */
+    if (copy == NULL)
+        return;
+    memcpy(copy, line, sizeof line - 1);
+    memcpy(copy + sizeof line - 1, data, size);
+    check_head(copy + sizeof line - 1, size);
+    check_head(copy, sizeof line - 1 + size);
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     lua_State *L = fuzz_state();
@@ -163,5 +192,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lua_settop(L, 1);
 
     free(copy);
+    check_heads(data, size);
     return 0;
 }

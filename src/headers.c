@@ -171,19 +171,6 @@ int intuned_headers_lua_meta(lua_State *L)
     return 1;
 }
 
-/*
- * What a header block says about its framing, for core.parse_head. The
- * first of each header counts (as a server that sends two means nothing
- * good either way).
- */
-typedef struct {
-    int seen_length, seen_te, seen_connection, seen_type;
-    int chunked, close;
-    double length;              /* < 0: absent or not digits */
-    const char *type;
-    size_t type_len;
-} framing;
-
 /* Whether v[0, n) contains word (lower case), in any case. */
 static int contains_word(const char *v, size_t n, const char *word)
 {
@@ -199,28 +186,35 @@ static int is_name(const char *name, size_t n, const char *want, size_t wn)
     return n == wn && strncasecmp(name, want, wn) == 0;
 }
 
+typedef struct {
+    intuned_head *h;
+    int seen_length, seen_te, seen_connection;
+} framing_ctx;
+
+/* The first of each framing header counts (a server that sends two means
+ * nothing good either way). */
 static void header_framing(void *ud, const char *name, size_t n,
                            const char *v, size_t vn)
 {
-    framing *f = ud;
-    if (!f->seen_length && is_name(name, n, "content-length", 14)) {
+    framing_ctx *c = ud;
+    intuned_head *h = c->h;
+    if (!c->seen_length && is_name(name, n, "content-length", 14)) {
         size_t i;
-        f->seen_length = 1;
-        f->length = 0;
+        c->seen_length = 1;
+        h->length = 0;
         for (i = 0; i < vn && v[i] >= '0' && v[i] <= '9'; i++)
-            f->length = f->length * 10 + (v[i] - '0');
+            h->length = h->length * 10 + (v[i] - '0');
         if (i == 0)
-            f->length = -1;
-    } else if (!f->seen_te && is_name(name, n, "transfer-encoding", 17)) {
-        f->seen_te = 1;
-        f->chunked = contains_word(v, vn, "chunked");
-    } else if (!f->seen_connection && is_name(name, n, "connection", 10)) {
-        f->seen_connection = 1;
-        f->close = contains_word(v, vn, "close");
-    } else if (!f->seen_type && is_name(name, n, "content-type", 12)) {
-        f->seen_type = 1;
-        f->type = v;
-        f->type_len = vn;
+            h->length = -1;
+    } else if (!c->seen_te && is_name(name, n, "transfer-encoding", 17)) {
+        c->seen_te = 1;
+        h->chunked = contains_word(v, vn, "chunked");
+    } else if (!c->seen_connection && is_name(name, n, "connection", 10)) {
+        c->seen_connection = 1;
+        h->keep = h->keep && !contains_word(v, vn, "close");
+    } else if (h->type == NULL && is_name(name, n, "content-type", 12)) {
+        h->type = v;
+        h->type_len = vn;
     }
 }
 
@@ -240,36 +234,47 @@ static int status_of(const char *p, size_t n, int *v11)
     return (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 }
 
+int intuned_headers_parse(const char *head, size_t len, intuned_head *h)
+{
+    framing_ctx c;
+    int v11 = 0;
+    memset(h, 0, sizeof *h);
+    h->length = -1;
+    h->status = status_of(head, len, &v11);
+    if (h->status < 0)
+        return 0;
+    h->keep = v11;
+    c.h = h;
+    c.seen_length = c.seen_te = c.seen_connection = 0;
+    each_header(head, len, header_framing, &c);
+    return 1;
+}
+
 /*
  * core.parse_head(head) -> status, keep, chunked, length, content_type
  * An HTTP/1.x header block read outside libcurl (nginx's cosockets), in
- * one pass: status (nothing at all when the status line is not
- * "HTTP/d.d ddd"), keep (HTTP/1.1 without "Connection: close"), chunked
- * (Transfer-Encoding names chunked), length (the Content-Length's leading
- * digits; nil when absent or none) and content_type (nil when absent).
+ * one pass: nothing at all when the status line is not "HTTP/d.d ddd";
+ * else the fields of intuned_head (length nil when absent or no digits,
+ * content_type nil when absent).
  */
 int intuned_headers_lua_parse(lua_State *L)
 {
     size_t n;
     const char *head = luaL_checklstring(L, 1, &n);
-    framing f;
-    int v11 = 0, status = status_of(head, n, &v11);
-    if (status < 0)
+    intuned_head h;
+    if (!intuned_headers_parse(head, n, &h))
         return 0;
-    memset(&f, 0, sizeof f);
-    f.length = -1;
-    each_header(head, n, header_framing, &f);
-    lua_pushinteger(L, status);
-    lua_pushboolean(L, v11 && !f.close);
-    lua_pushboolean(L, f.chunked);
-    if (f.length >= 0 && f.length < 9007199254740992.0)
-        lua_pushinteger(L, (lua_Integer)f.length);
-    else if (f.length >= 0)
-        lua_pushnumber(L, f.length);
+    lua_pushinteger(L, h.status);
+    lua_pushboolean(L, h.keep);
+    lua_pushboolean(L, h.chunked);
+    if (h.length >= 0 && h.length < 9007199254740992.0)
+        lua_pushinteger(L, (lua_Integer)h.length);
+    else if (h.length >= 0)
+        lua_pushnumber(L, h.length);
     else
         lua_pushnil(L);
-    if (f.seen_type)
-        lua_pushlstring(L, f.type, f.type_len);
+    if (h.type != NULL)
+        lua_pushlstring(L, h.type, h.type_len);
     else
         lua_pushnil(L);
     return 5;
