@@ -5,6 +5,7 @@
 local cjson = require("cjson")
 local intuned = require("intuned")
 local dump = require("dump")
+local framing = require("support.framing")
 
 local M = {}
 
@@ -338,9 +339,9 @@ function M.stray()
   local first = report(c, args.id)
   ngx.sleep(tonumber(args.wait) or 0.2)
   first.log = nil
-  local later, nonce = {}, args.id:gsub("^[^.]*%.", "")
-  for i = 1, 3 do
-    later[i] = report(c, ("ok.%s-next-%d"):format(nonce, i))
+  local later = {}
+  for i, id in ipairs(framing.later_ids(args.id)) do
+    later[i] = report(c, id)
   end
   say({ first = first, later = later })
 end

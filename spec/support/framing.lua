@@ -2,9 +2,9 @@
 -- "framing-KIND" runs of spec/server/emulator/framing.lua), and what a
 -- client must make of each: the run it asked for, and a connection kept
 -- for the next request only where the answer allows it. Used for the
--- libcurl path (framing_spec) and for each nginx transport (nginx_spec).
-local assert = require("luassert")
-
+-- libcurl path (framing_spec) and for each nginx transport (nginx_spec);
+-- later_ids also by the spec application inside nginx (spec/nginx/app.lua),
+-- which is why luassert is only loaded by verify.
 local M = {}
 
 -- KIND -> whether the connection may carry the next request.
@@ -22,7 +22,8 @@ function M.kinds()
   return list
 end
 
--- The ids of the three calls that follow a framing run's call.
+-- The ids of the three calls that follow a call whose connection is then
+-- looked at (a framing run's, or a stray response's on /stray).
 function M.later_ids(id)
   local nonce = id:gsub("^[^.]*%.", "")
   local ids = {}
@@ -35,6 +36,7 @@ end
 -- Checks one kind: first = { id, status, connection } of the framing
 -- run's call, later = the same for the calls of later_ids(id).
 function M.verify(kind, id, first, later)
+  local assert = require("luassert")
   assert.are.equal(id, first.id, kind .. ": " .. tostring(first.error))
   assert.are.equal("SUCCESS", first.status, kind)
   assert.truthy(first.connection, kind .. ": no X-Connection")
