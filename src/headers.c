@@ -71,6 +71,12 @@ static void each_header(const char *p, size_t len, header_fn fn, void *ud)
     }
 }
 
+/* Whether a header's name (n bytes) is want (wn bytes), in any case. */
+static int is_name(const char *name, size_t n, const char *want, size_t wn)
+{
+    return n == wn && strncasecmp(name, want, wn) == 0;
+}
+
 typedef struct {
     lua_State *L;
     int meta;
@@ -82,10 +88,10 @@ static void header_special(void *ud, const char *name, size_t n,
                            const char *v, size_t vn)
 {
     header_ctx *c = ud;
-    if (n == 11 && strncasecmp(name, "retry-after", 11) == 0) {
+    if (is_name(name, n, "retry-after", 11)) {
         push_retry_after(c->L, v, vn);
         lua_setfield(c->L, c->meta, "retry_after");
-    } else if (n == 8 && strncasecmp(name, "location", 8) == 0) {
+    } else if (is_name(name, n, "location", 8)) {
         lua_pushlstring(c->L, v, vn);
         lua_setfield(c->L, c->meta, "location");
     }
@@ -179,11 +185,6 @@ static int contains_word(const char *v, size_t n, const char *word)
         if (strncasecmp(v + i, word, w) == 0)
             return 1;
     return 0;
-}
-
-static int is_name(const char *name, size_t n, const char *want, size_t wn)
-{
-    return n == wn && strncasecmp(name, want, wn) == 0;
 }
 
 typedef struct {
