@@ -139,23 +139,37 @@ describe("nginx", function()
 
       it("gives the same decoded result as in plain Lua, keep_nulls too", function()
         local client = fx.client()
+        -- The run fetched in plain Lua just before and just after nginx
+        -- fetched it: nginx's dump must be one of them (the results' signed
+        -- URL expires an hour after each answer, so a second may tick
+        -- between two answers).
+        local function plain(id, opts)
+          return dump(assert(client:get_job_run(fx.PROJECT, fx.JOB, id, opts)))
+        end
+        local function fetched(path, id, opts)
+          local before = plain(id, opts)
+          local got = fetch(path)
+          return got, before, plain(id, opts)
+        end
+        -- the emulator makes a fresh correlation id for every answer
+        local function same_part(text)
+          return (text:gsub('"correlationId"="[^"]*"', '"correlationId"=?'))
+        end
         for _, scenario in ipairs({ "ok", "nulls", "failed" }) do
           local id = fx.id(scenario)
-          local got = fetch("/fetch?" .. q .. "&id=" .. id)
+          local got, before, after = fetched("/fetch?" .. q .. "&id=" .. id, id)
           assert.is_nil(got.raised)
           assert.is_nil(got.error)
-          local res = assert(client:get_job_run(fx.PROJECT, fx.JOB, id))
-          -- the emulator makes a fresh correlation id for every answer
-          local function same_part(text)
-            return (text:gsub('"correlationId"="[^"]*"', '"correlationId"=?'))
+          if same_part(before) ~= same_part(got.dump) then
+            assert.are.equal(same_part(after), same_part(got.dump))
           end
-          assert.are.equal(same_part(dump(res)), same_part(got.dump))
         end
         local id = fx.id("nulls")
-        local got = fetch("/fetch?" .. q .. "&keep_nulls=1&id=" .. id)
-        local res = assert(client:get_job_run(fx.PROJECT, fx.JOB, id, { keep_nulls = true }))
+        local got, before, after = fetched("/fetch?" .. q .. "&keep_nulls=1&id=" .. id, id, { keep_nulls = true })
         assert.truthy(got.dump:find('"payloads"=null', 1, true), got.dump)
-        assert.are.equal(dump(res), got.dump)
+        if before ~= got.dump then
+          assert.are.equal(after, got.dump)
+        end
         client:close()
       end)
 
