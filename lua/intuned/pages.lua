@@ -18,7 +18,8 @@ local PAGE_OPTIONS = {
 -- opts: page_size (default 50), sort_by, and the call options of
 -- list_job_runs. The loop ends once it has seen totalCount runs, or after
 -- an empty page. A failed page is not lost: the loop gets false, err once,
--- then ends. Misuse raises here, before the first page.
+-- then ends. Misuse raises here; the first page is read when the loop asks
+-- for its first run, not before.
 function M.each_job_run(self, project, job_id, opts)
   opts = check.options(opts, PAGE_OPTIONS, "each_job_run", 1)
   check.segment(project, "project", 1)
@@ -41,9 +42,13 @@ function M.each_job_run(self, project, job_id, opts)
     check.retry(opts.retry, retry.DEFAULTS, 1)
   end
   call.page_number = 0
-  local page, err = self:list_job_runs(project, job_id, call)
-  local index, seen, total, done = 0, 0, nil, false
+  local page, err
+  local index, seen, total, done, started = 0, 0, nil, false, false
   return function()
+    if not started then
+      started = true
+      page, err = self:list_job_runs(project, job_id, call)
+    end
     while not done do
       if not page then
         done = true

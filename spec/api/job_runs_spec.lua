@@ -49,6 +49,18 @@ describe("job runs", function()
     assert.are.equal(3, #srv:requests { operation = "getJobRuns" })
   end)
 
+  it("reads no page before the loop asks for its first run", function()
+    local function pages() return #srv:requests { operation = "getJobRuns" } end
+    local before = pages()
+    local iter = client:each_job_run(P, J, { page_size = 2 })
+    assert.are.equal(before, pages())
+    local first = assert(iter())
+    assert.are.equal("string", type(first.id))
+    assert.are.equal(before + 1, pages())
+    assert(iter()) -- the second run of page 0: no request
+    assert.are.equal(before + 1, pages())
+  end)
+
   it("ends after an empty page", function()
     local n = 0
     for _ in client:each_job_run(P, "paused-job", { page_size = 10 }) do n = n + 1 end
@@ -60,9 +72,9 @@ describe("job runs", function()
   end)
 
   it("gives a failed page as false, err once, then ends", function()
-    local iter = client:each_job_run(P, J, { page_size = 2 }) -- page 0 is read here
+    local iter = client:each_job_run(P, J, { page_size = 2 })
+    local got, failures, steps = { assert(iter()).id }, {}, 0 -- page 0 is read here
     srv:fault { method = "GET", path = "/runs$", fault = "status-400", times = 5 }
-    local got, failures, steps = {}, {}, 0
     for run, err in iter do
       steps = steps + 1
       assert.is_true(steps < 10, "the loop did not end")
