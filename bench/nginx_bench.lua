@@ -24,7 +24,7 @@ local launcher = require("support.launcher")
 local server_mod = require("server")
 
 -- Options: --quick (fewer, shorter rounds), --only KEY,KEY (these rows
--- and the capture row: cosocket, pool, today, resty).
+-- and the capture row: cosocket, pool, today, floor, resty).
 local quick, only = false, nil
 do
   local i = 1
@@ -410,6 +410,10 @@ local ok, err = pcall(function()
     { key = "pool", name = "intuned, pool transport", app = app, path = "/intuned?transport=pool", stall = true },
     { key = "today", name = "intuned, today's pool (" .. BASELINE_REV:sub(1, 7) .. ")", app = baseline,
       path = "/intuned?transport=pool", stall = true, failed = baseline_skip },
+    -- The least a hand-over to a thread costs (bench/nginx/app.lua): at one
+    -- connection, where a request is bound by its latency. Not measured
+    -- with more: its empty tasks would need a VM each.
+    { key = "floor", name = "one empty thread-pool task + cosocket", app = app, path = "/floor", max_conns = 1 },
     { key = "resty", name = "lua-resty-http + cjson", app = app, path = "/resty_http" },
   }
   if only then
@@ -429,7 +433,7 @@ local ok, err = pcall(function()
     end
   end
 
-  for _, key in ipairs({ "capture", "cosocket", "pool", "today", "resty" }) do
+  for _, key in ipairs({ "capture", "cosocket", "pool", "today", "floor", "resty" }) do
     by_key[key] = by_key[key] or { results = {}, stall_results = {}, calm_results = {}, failed = "not run (--only)" }
   end
 
@@ -467,7 +471,7 @@ local ok, err = pcall(function()
   -- Warm-up: JIT, pool VMs, connections.
   for _, row in ipairs(rows) do
     if not row.failed then
-      capture(wrk_command(row.url, 100, 1))
+      capture(wrk_command(row.url, math.min(100, row.max_conns or 100), 1))
     end
   end
 
@@ -497,7 +501,7 @@ local ok, err = pcall(function()
   for round = 1, ROUNDS do
     for _, conns in ipairs(CONCURRENCY) do
       for _, row in ipairs(in_order(round)) do
-        if not row.failed then
+        if not row.failed and conns <= (row.max_conns or conns) then
           local r, why = measure(row, conns, SECONDS)
           row.results[conns] = row.results[conns] or {}
           if r then
@@ -540,7 +544,7 @@ local ok, err = pcall(function()
       t.why = why
     end
   end
-  local capture_lead = {} -- conns -> the capture row's rate / today's pool's
+  local lead = {} -- conns -> { capture =, floor = }: those rows' rates / today's pool's
   local header = { "", "requests/s", "x cap", "p50", "x cap", "p99", "x cap", "CPU/request", "x cap",
     "app CPU", "" }
   for _, conns in ipairs(CONCURRENCY) do
@@ -551,7 +555,9 @@ local ok, err = pcall(function()
     local today = best(by_key.today.results[conns])
     for _, row in ipairs(rows) do
       local b = best(row.results[conns])
-      if row.failed or not b then
+      if conns > (row.max_conns or conns) then -- luacheck: ignore 542
+        -- not measured at this concurrency
+      elseif row.failed or not b then
         local why = row.failed or row.errors or "no result"
         line({ row.name, "-", "", "-", "", "-", "", "-", "", "", why })
         note_ratio(row.key, nil, why)
@@ -577,9 +583,15 @@ local ok, err = pcall(function()
           if cap then
             -- What the pool's target means here: the nginx-native row's
             -- own lead over today's pool.
-            capture_lead[conns] = cap.rps / b.rps
+            lead[conns] = lead[conns] or {}
+            lead[conns].capture = cap.rps / b.rps
             notes[#notes + 1] = string.format("capture: %.2fx this", cap.rps / b.rps)
           end
+        elseif row.key == "floor" and today then
+          lead[conns] = lead[conns] or {}
+          lead[conns].floor = b.rps / today.rps
+          notes[#notes + 1] = string.format("%.2fx today's pool: a hand-over to a thread and back, on the"
+            .. " cosocket's transfer", b.rps / today.rps)
         end
         if b.note ~= "" then
           notes[#notes + 1] = b.note
@@ -638,10 +650,11 @@ local ok, err = pcall(function()
     COSOCKET_TARGET, "every")
   verdict(string.format("pool >= %.1fx today's pool at every concurrency", POOL_TARGET), "pool", POOL_TARGET,
     "every")
-  local lead = capture_lead[CONCURRENCY[1]]
-  if lead then
+  local first = lead[CONCURRENCY[1]]
+  if first and first.capture then
     out_rows[#out_rows + 1] = { text = string.format(
-      "    (at %d connection the capture row itself: %.2fx today's pool)", CONCURRENCY[1], lead) }
+      "    (at %d connection the capture row itself: %.2fx today's pool%s)", CONCURRENCY[1], first.capture,
+      first.floor and string.format("; one empty thread-pool task + cosocket: %.2fx", first.floor) or "") }
   end
   verdict(string.format("fast calls during the stall >= %.2fx without it, cosocket", STALL_TARGET),
     "stall_cosocket", STALL_TARGET)

@@ -4,6 +4,8 @@
 -- with the run's status. bench/nginx_bench.lua drives it with wrk.
 --
 --   /intuned?transport=pool|cosocket   client:get_job_run on that transport
+--   /floor                             one empty thread-pool task, then the
+--                                      cosocket transport's get_job_run
 --   /capture                           ngx.location.capture of /_api/ (proxy_pass)
 --                                      + cjson.decode
 --   /resty_http                        lua-resty-http + cjson.decode (501 when
@@ -135,6 +137,25 @@ function M.intuned()
     local args = ngx.req.get_uri_args()
     local c = client(args.transport or "pool", args.slow == "1")
     local res, err = c:get_job_run(PROJECT, JOB, RUN)
+    if not res then
+      return answer(502, "error: " .. tostring(err))
+    end
+    ngx.say(res.jobRun.status)
+  end)
+end
+
+-- The least a transport that hands a request to another thread can cost:
+-- one task of the thread pool that does nothing (string.len in a pool VM)
+-- and back, then the request on the worker's own cosocket. A transport whose
+-- transfer runs on a thread needs at least that hand-over each way, and
+-- libcurl's transfer costs more than the cosocket's.
+function M.floor()
+  counted(function()
+    local ok, why = ngx.run_worker_thread("intuned", "string", "len", "")
+    if not ok then
+      return answer(502, "error: thread pool: " .. tostring(why))
+    end
+    local res, err = client("cosocket", ngx.var.arg_slow == "1"):get_job_run(PROJECT, JOB, RUN)
     if not res then
       return answer(502, "error: " .. tostring(err))
     end
