@@ -132,15 +132,19 @@ local function client(transport, slow)
   return clients[key]
 end
 
+-- The job run through client c, answered with its status.
+local function say_run(c)
+  local res, err = c:get_job_run(PROJECT, JOB, RUN)
+  if not res then
+    return answer(502, "error: " .. tostring(err))
+  end
+  ngx.say(res.jobRun.status)
+end
+
 function M.intuned()
   counted(function()
     local args = ngx.req.get_uri_args()
-    local c = client(args.transport or "pool", args.slow == "1")
-    local res, err = c:get_job_run(PROJECT, JOB, RUN)
-    if not res then
-      return answer(502, "error: " .. tostring(err))
-    end
-    ngx.say(res.jobRun.status)
+    say_run(client(args.transport or "pool", args.slow == "1"))
   end)
 end
 
@@ -155,11 +159,7 @@ function M.floor()
     if not ok then
       return answer(502, "error: thread pool: " .. tostring(why))
     end
-    local res, err = client("cosocket", ngx.var.arg_slow == "1"):get_job_run(PROJECT, JOB, RUN)
-    if not res then
-      return answer(502, "error: " .. tostring(err))
-    end
-    ngx.say(res.jobRun.status)
+    say_run(client("cosocket", ngx.var.arg_slow == "1"))
   end)
 end
 
