@@ -468,6 +468,11 @@ local ok, err = pcall(function()
       row.stall_failed = "failed: the slow call answered HTTP " .. code
     end
   end
+  -- Whether a row is measured at this many connections (the floor row: at
+  -- its max_conns and fewer).
+  local function measured_at(row, conns)
+    return conns <= (row.max_conns or conns)
+  end
   -- Warm-up: JIT, pool VMs, connections.
   for _, row in ipairs(rows) do
     if not row.failed then
@@ -501,7 +506,7 @@ local ok, err = pcall(function()
   for round = 1, ROUNDS do
     for _, conns in ipairs(CONCURRENCY) do
       for _, row in ipairs(in_order(round)) do
-        if not row.failed and conns <= (row.max_conns or conns) then
+        if not row.failed and measured_at(row, conns) then
           local r, why = measure(row, conns, SECONDS)
           row.results[conns] = row.results[conns] or {}
           if r then
@@ -553,10 +558,11 @@ local ok, err = pcall(function()
     line(header)
     local cap = best(by_key.capture.results[conns])
     local today = best(by_key.today.results[conns])
+    lead[conns] = {}
     for _, row in ipairs(rows) do
       local b = best(row.results[conns])
-      if conns > (row.max_conns or conns) then -- luacheck: ignore 542
-        -- not measured at this concurrency
+      if not measured_at(row, conns) then -- luacheck: ignore 542
+        -- no line for it at this concurrency
       elseif row.failed or not b then
         local why = row.failed or row.errors or "no result"
         line({ row.name, "-", "", "-", "", "-", "", "-", "", "", why })
@@ -583,15 +589,13 @@ local ok, err = pcall(function()
           if cap then
             -- What the pool's target means here: the nginx-native row's
             -- own lead over today's pool.
-            lead[conns] = lead[conns] or {}
             lead[conns].capture = cap.rps / b.rps
-            notes[#notes + 1] = string.format("capture: %.2fx this", cap.rps / b.rps)
+            notes[#notes + 1] = string.format("capture: %.2fx this", lead[conns].capture)
           end
         elseif row.key == "floor" and today then
-          lead[conns] = lead[conns] or {}
           lead[conns].floor = b.rps / today.rps
           notes[#notes + 1] = string.format("%.2fx today's pool: a hand-over to a thread and back, on the"
-            .. " cosocket's transfer", b.rps / today.rps)
+            .. " cosocket's transfer", lead[conns].floor)
         end
         if b.note ~= "" then
           notes[#notes + 1] = b.note
@@ -651,7 +655,7 @@ local ok, err = pcall(function()
   verdict(string.format("pool >= %.1fx today's pool at every concurrency", POOL_TARGET), "pool", POOL_TARGET,
     "every")
   local first = lead[CONCURRENCY[1]]
-  if first and first.capture then
+  if first.capture then
     out_rows[#out_rows + 1] = { text = string.format(
       "    (at %d connection the capture row itself: %.2fx today's pool%s)", CONCURRENCY[1], first.capture,
       first.floor and string.format("; one empty thread-pool task + cosocket: %.2fx", first.floor) or "") }
